@@ -1,0 +1,371 @@
+//! Content-addressed, write-once file store.
+//!
+//! Objects (segments, snapshots) are named by the blake3 hash of their bytes
+//! and written exactly once: temp file → fsync → rename → fsync directory.
+//! A crash therefore leaves either nothing or a complete object, never a torn
+//! one under a real name; stray temp files are removed by `gc_temp`.
+//! Mutable state is limited to small "pointer files" (the refs table) that are
+//! replaced atomically the same way, under an exclusive writer lock.
+//!
+//! Architecture invariant: this crate knows nothing of what the bytes mean.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+/// The kinds of immutable objects, each in its own directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Segment,
+    Snapshot,
+}
+
+impl Kind {
+    fn dir(self) -> &'static str {
+        match self {
+            Kind::Segment => "segments",
+            Kind::Snapshot => "snapshots",
+        }
+    }
+    fn ext(self) -> &'static str {
+        match self {
+            Kind::Segment => "seg",
+            Kind::Snapshot => "snap",
+        }
+    }
+}
+
+/// Name of a stored object: blake3 of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub [u8; 32]);
+
+impl ObjectId {
+    pub fn of(bytes: &[u8]) -> ObjectId {
+        ObjectId(*blake3::hash(bytes).as_bytes())
+    }
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    pub fn from_hex(s: &str) -> Option<ObjectId> {
+        if s.len() != 64 || !s.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(ObjectId(out))
+    }
+    pub fn short(&self) -> String {
+        self.to_hex()[..12].to_string()
+    }
+}
+
+impl std::fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectId({})", self.short())
+    }
+}
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    #[error("no grove index at {path} (run `grove index` first)")]
+    Missing { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: object is damaged (its content does not hash to its name); rebuild with `grove index --rebuild`")]
+    Damaged { path: PathBuf },
+    #[error("{path} was written by an incompatible grove ({found}); this grove uses {expected}. Remove the directory or rebuild with `grove index --rebuild`")]
+    Incompatible { path: PathBuf, found: String, expected: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// First line of the `FORMAT` file; bumped when the directory layout changes.
+pub const LAYOUT: &str = "grove-index layout 1";
+
+/// A store rooted at a directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens the store at `root`, creating it if absent.
+    pub fn open_or_create(root: &Path) -> Result<Store, StoreError> {
+        let format = root.join("FORMAT");
+        if !format.exists() {
+            for dir in ["segments", "snapshots", "tmp"] {
+                fs::create_dir_all(root.join(dir)).map_err(io_err(root))?;
+            }
+            let store = Store { root: root.to_path_buf() };
+            store.replace_file("FORMAT", format!("{LAYOUT}\n").as_bytes())?;
+            return Ok(store);
+        }
+        Store::open(root)
+    }
+
+    /// Opens an existing store; `Missing` if there is none.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        let format = root.join("FORMAT");
+        let text = match fs::read_to_string(&format) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path: root.to_path_buf() })
+            }
+            Err(e) => return Err(io_err(&format)(e)),
+        };
+        let found = text.lines().next().unwrap_or("").trim();
+        if found != LAYOUT {
+            return Err(StoreError::Incompatible {
+                path: format,
+                found: found.to_string(),
+                expected: LAYOUT.to_string(),
+            });
+        }
+        for dir in ["segments", "snapshots", "tmp"] {
+            fs::create_dir_all(root.join(dir)).map_err(io_err(root))?;
+        }
+        Ok(Store { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path_of(&self, kind: Kind, id: ObjectId) -> PathBuf {
+        self.root.join(kind.dir()).join(format!("{}.{}", id.to_hex(), kind.ext()))
+    }
+
+    /// Writes an immutable object and returns its name. Idempotent: an object
+    /// already present is not rewritten.
+    pub fn put(&self, kind: Kind, bytes: &[u8]) -> Result<ObjectId, StoreError> {
+        let id = ObjectId::of(bytes);
+        let path = self.path_of(kind, id);
+        if path.exists() {
+            return Ok(id);
+        }
+        self.write_atomically(&path, bytes)?;
+        Ok(id)
+    }
+
+    /// Replaces a small mutable file (e.g. `refs`) atomically.
+    pub fn replace_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.write_atomically(&self.root.join(name), bytes)
+    }
+
+    /// Reads a small mutable file; `None` if absent.
+    pub fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(name);
+        match fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn write_atomically(&self, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let tmp_dir = self.root.join("tmp");
+        let tmp = tmp_dir.join(format!(
+            "{}.{}.tmp",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        {
+            let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+            f.write_all(bytes).map_err(io_err(&tmp))?;
+            f.sync_all().map_err(io_err(&tmp))?;
+        }
+        fs::rename(&tmp, dest).map_err(io_err(dest))?;
+        let dir = dest.parent().unwrap_or(&self.root);
+        sync_dir(dir)?;
+        Ok(())
+    }
+
+    /// Maps an object read-only. Objects are immutable, so the map is stable
+    /// for as long as the file exists (GC keeps a grace period for readers).
+    pub fn map(&self, kind: Kind, id: ObjectId) -> Result<Arc<Mapped>, StoreError> {
+        let path = self.path_of(kind, id);
+        let file = File::open(&path).map_err(io_err(&path))?;
+        let len = file.metadata().map_err(io_err(&path))?.len();
+        let map = if len == 0 {
+            None
+        } else {
+            // SAFETY: objects are never modified after rename; a concurrent
+            // GC only unlinks, which keeps the mapping valid on Unix.
+            Some(unsafe { Mmap::map(&file) }.map_err(io_err(&path))?)
+        };
+        Ok(Arc::new(Mapped { map, path }))
+    }
+
+    /// Reads an object fully and checks that it hashes to its name.
+    pub fn read_verified(&self, kind: Kind, id: ObjectId) -> Result<Vec<u8>, StoreError> {
+        let path = self.path_of(kind, id);
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        if ObjectId::of(&bytes) != id {
+            return Err(StoreError::Damaged { path });
+        }
+        Ok(bytes)
+    }
+
+    /// Checks that a stored object hashes to its name.
+    pub fn verify_object(&self, kind: Kind, id: ObjectId) -> Result<(), StoreError> {
+        let mapped = self.map(kind, id)?;
+        if ObjectId::of(mapped.bytes()) != id {
+            return Err(StoreError::Damaged { path: mapped.path.clone() });
+        }
+        Ok(())
+    }
+
+    /// All objects of a kind present on disk (whether referenced or not).
+    pub fn list(&self, kind: Kind) -> Result<Vec<ObjectId>, StoreError> {
+        let dir = self.root.join(kind.dir());
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        for ent in rd {
+            let ent = ent.map_err(io_err(&dir))?;
+            let name = ent.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(stem) = name.strip_suffix(&format!(".{}", kind.ext())) else { continue };
+            if let Some(id) = ObjectId::from_hex(stem) {
+                out.push(id);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn object_size(&self, kind: Kind, id: ObjectId) -> Result<u64, StoreError> {
+        let path = self.path_of(kind, id);
+        Ok(fs::metadata(&path).map_err(io_err(&path))?.len())
+    }
+
+    /// Removes temp files left by writers that died. Only files older than
+    /// `min_age` are removed, so live writers are never disturbed.
+    pub fn gc_temp(&self, min_age: std::time::Duration) -> Result<usize, StoreError> {
+        let dir = self.root.join("tmp");
+        let mut removed = 0;
+        let Ok(rd) = fs::read_dir(&dir) else { return Ok(0) };
+        for ent in rd.flatten() {
+            let old = ent
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= min_age);
+            if old && fs::remove_file(ent.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Takes the exclusive writer lock (blocks until free). Readers never
+    /// take it: they read immutable objects and an atomically replaced refs file.
+    pub fn write_lock(&self) -> Result<WriteLock, StoreError> {
+        let path = self.root.join("LOCK");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.lock().map_err(io_err(&path))?;
+        Ok(WriteLock { _file: file })
+    }
+}
+
+/// Held while writing; released on drop (and by the OS if the process dies).
+pub struct WriteLock {
+    _file: File,
+}
+
+/// A read-only mapped object.
+pub struct Mapped {
+    map: Option<Mmap>,
+    path: PathBuf,
+}
+
+impl Mapped {
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    let f = File::open(dir).map_err(io_err(dir))?;
+    f.sync_all().map_err(io_err(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_is_content_addressed_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let a = store.put(Kind::Segment, b"hello").unwrap();
+        let b = store.put(Kind::Segment, b"hello").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(store.map(Kind::Segment, a).unwrap().bytes(), b"hello");
+        assert_eq!(store.list(Kind::Segment).unwrap(), vec![a]);
+        assert!(store.list(Kind::Snapshot).unwrap().is_empty());
+        store.verify_object(Kind::Segment, a).unwrap();
+    }
+
+    #[test]
+    fn damaged_object_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let a = store.put(Kind::Snapshot, b"hello").unwrap();
+        fs::write(store.path_of(Kind::Snapshot, a), b"hellO").unwrap();
+        assert!(matches!(store.read_verified(Kind::Snapshot, a), Err(StoreError::Damaged { .. })));
+    }
+
+    #[test]
+    fn missing_and_incompatible_stores_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Missing { .. })));
+        fs::write(dir.path().join("FORMAT"), "grove-index layout 0\n").unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("incompatible"), "{err}");
+    }
+
+    #[test]
+    fn replace_file_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        assert_eq!(store.read_file("refs").unwrap(), None);
+        store.replace_file("refs", b"one").unwrap();
+        store.replace_file("refs", b"two").unwrap();
+        assert_eq!(store.read_file("refs").unwrap().unwrap(), b"two");
+        let _lock = store.write_lock().unwrap();
+    }
+}
