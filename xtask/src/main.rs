@@ -37,6 +37,7 @@ options:
   --anchors-only     do not run grove at all (measure only the anchors)
   --allow-missing    skip anchors whose tools are not installed instead of failing
   --keep             keep the temporary directory (checkout, indexes, outputs)
+  --strict           exit 1 when counts disagree (timings never affect the exit status)
   -h, --help         this help
 
 tools: git; rg (Debian package ripgrep); cindex and csearch (package codesearch).
@@ -103,6 +104,7 @@ struct BenchOpts {
     anchors_only: bool,
     allow_missing: bool,
     keep: bool,
+    strict: bool,
 }
 
 fn default_queries() -> Vec<Query> {
@@ -129,6 +131,7 @@ fn parse_bench_args(args: &[OsString]) -> Result<Option<BenchOpts>> {
         anchors_only: false,
         allow_missing: false,
         keep: false,
+        strict: false,
     };
     let mut repo = None;
     let mut it = args.iter();
@@ -173,6 +176,7 @@ fn parse_bench_args(args: &[OsString]) -> Result<Option<BenchOpts>> {
             "--anchors-only" => o.anchors_only = true,
             "--allow-missing" => o.allow_missing = true,
             "--keep" => o.keep = true,
+            "--strict" => o.strict = true,
             _ => return Err(format!("unknown option `{a}`")),
         }
     }
@@ -361,11 +365,13 @@ fn run_bench(
             let _ = fs::File::open(&stderr).and_then(|mut f| f.read_to_string(&mut err));
             let tail: Vec<&str> = err.lines().rev().take(15).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
+            let last = tail.iter().rev().find(|l| !l.trim().is_empty()).copied().unwrap_or("(no stderr)");
             return Err(format!(
-                "`{}` exited with status {}{}",
-                cmd.display(),
+                "exit status {}: {}\n  command: {}\n  stderr:\n    {}",
                 s.code,
-                if tail.is_empty() { String::new() } else { format!("; stderr:\n    {}", tail.join("\n    ")) }
+                last.trim(),
+                cmd.display(),
+                tail.join("\n    ")
             ));
         }
         if i >= o.warmup {
@@ -520,8 +526,8 @@ fn totals(c: &Counts) -> (u64, usize) {
 /// Why two tools may disagree about one path.
 fn classify(path: &[u8], checkout: &Path, corpus: &Corpus) -> String {
     match corpus.modes.get(path).map(String::as_str) {
-        None => return "path not in the tree at REV (tool output parsing problem?)".into(),
-        Some("120000") => return "symlink (rg does not follow links; git grep skips symlink blobs)".into(),
+        None => return "path not in the tree at REV: an output parsing problem?".into(),
+        Some("120000") => return "symlink: rg does not follow links, git grep skips symlink blobs".into(),
         Some("160000") => return "submodule".into(),
         _ => {}
     }
@@ -532,16 +538,18 @@ fn classify(path: &[u8], checkout: &Path, corpus: &Corpus) -> String {
     }
     if let Some(i) = data.iter().position(|&b| b == 0) {
         return if i < 8000 {
-            "binary: NUL in the first 8000 bytes (git grep counts matches in binary files; rg's binary detection differs)".into()
+            "binary: NUL in the first 8000 bytes; git grep counts matches in binary files, rg's binary detection differs".into()
         } else {
             format!("NUL at byte {i}: text for git (checks the first 8000 bytes), binary for rg")
         };
     }
     if std::str::from_utf8(&data).is_err() {
-        return "invalid UTF-8 (regex semantics on non-UTF-8 bytes differ)".into();
+        return "invalid UTF-8: regex semantics on non-UTF-8 bytes differ".into();
     }
-    "UNEXPLAINED".into()
+    UNEXPLAINED.into()
 }
+
+const UNEXPLAINED: &str = "no known reason: plain UTF-8 text";
 
 // ------------------------------------------------------------------ bench
 
@@ -627,6 +635,7 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
     let cs_index = t.join("csearchindex");
     let mut rows: Vec<Row> = Vec::new();
     let mut grove_index_ok = false;
+    let mut index_note: Option<String> = None;
     if let Some(g) = &grove {
         let cmd = Cmd::new(g)
             .arg("index")
@@ -640,7 +649,13 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
         match run_bench("grove index", &cmd, &o, &t, &[0], &|| reset_dir(&grove_index)) {
             Ok(b) => {
                 grove_index_ok = true;
-                rows.push(Row::ok("grove index", &b, Some(dir_size(&grove_index))));
+                let size = dir_size(&grove_index);
+                if size == 0 {
+                    warnings += 1;
+                    eprintln!("WARNING: `grove index` exited 0 but wrote nothing to {}", grove_index.display());
+                    index_note = Some("WARNING: `grove index` exited 0 but wrote nothing to `--index-dir`.".to_string());
+                }
+                rows.push(Row::ok("grove index", &b, Some(size)));
             }
             Err(e) => {
                 eprintln!("error: grove index failed: {e}");
@@ -675,6 +690,9 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
         Some(b) => vec![mib(b), format!("{:.2}", b as f64 / corpus.bytes.max(1) as f64)],
         None => vec!["".into(), "".into()],
     });
+    if let Some(n) = &index_note {
+        let _ = writeln!(report, "{n}\n");
+    }
 
     // ---------------------------------------------------------------- 2. queries
     let _ = writeln!(report, "\n### 2. Queries (`-c`: matching lines per file)\n");
@@ -699,9 +717,10 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             Kind::Regex => "regex",
             Kind::IcaseRegex => "case-insensitive regex",
         };
-        let _ = writeln!(report, "#### `{}` ({}, {})\n", q.pattern.replace('`', "\\`"), q.label, kind_desc);
+        let _ = writeln!(report, "#### `{}` ({}; {})\n", q.pattern.replace('`', "'"), q.label, kind_desc);
         let mut rows = Vec::new();
         let mut counts: BTreeMap<&str, Counts> = BTreeMap::new();
+        let mut exit_note: Option<String> = None;
 
         let flag: Option<&str> = match q.kind {
             Kind::Literal => Some("-F"),
@@ -724,7 +743,16 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             match run_bench("grove search", &cmd, &o, &t, &[0, 1], &|| Ok(())) {
                 Ok(b) => {
                     grove_rss.push((q.pattern.clone(), b.max_rss_kib()));
-                    counts.insert("grove", parse_counts(&read(&b.stdout), &[sha_prefix.clone(), rev_prefix.clone()]));
+                    let c = parse_counts(&read(&b.stdout), &[sha_prefix.clone(), rev_prefix.clone()]);
+                    let codes: BTreeSet<i32> = b.samples.iter().map(|s| s.code).collect();
+                    let expect = if totals(&c).0 > 0 { 0 } else { 1 };
+                    if codes.len() > 1 || !codes.contains(&expect) {
+                        exit_note = Some(format!(
+                            "WARNING: `grove search` exit status {codes:?} but {} lines counted (expected {expect}: 0 = match, 1 = none)",
+                            totals(&c).0
+                        ));
+                    }
+                    counts.insert("grove", c);
                     rows.push(Row::ok("grove search -c", &b, None));
                 }
                 Err(e) => {
@@ -761,7 +789,7 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             commands.push((format!("git grep: {}", q.label), cmd.display()));
             match run_bench("git grep", &cmd, &o, &t, &[0, 1], &|| Ok(())) {
                 Ok(b) => {
-                    counts.insert("git grep", parse_counts(&read(&b.stdout), &[sha_prefix.clone()]));
+                    counts.insert("git grep", parse_counts(&read(&b.stdout), std::slice::from_ref(&sha_prefix)));
                     rows.push(Row::ok("git grep -c", &b, None));
                 }
                 Err(e) => rows.push(Row::failed("git grep", &e)),
@@ -798,6 +826,10 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             if r.extra.is_empty() { vec!["".into(), "".into()] } else { r.extra.clone() }
         });
         warnings += compare(&mut report, &counts, &checkout, &corpus);
+        if let Some(n) = exit_note {
+            warnings += 1;
+            let _ = writeln!(report, "\n{n}");
+        }
         report.push('\n');
     }
 
@@ -829,10 +861,11 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
     }
     let _ = writeln!(report, "```\n");
     if let Some(e) = &grove_error {
-        let _ = writeln!(report, "**grove failed**: {}\n", e.replace('\n', " "));
+        let _ = writeln!(report, "**grove failed**:\n\n```\n{}\n```\n", e.trim_end());
     }
     if warnings > 0 {
         let _ = writeln!(report, "**{warnings} count WARNING(s) above.**\n");
+        eprintln!("{warnings} count WARNING(s): grove, git grep and rg disagree; see the report");
     }
 
     print!("{report}");
@@ -847,6 +880,9 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             eprintln!("error: grove failed (the anchor measurements above are still valid): {}", first_line(&e));
             return Ok(ExitCode::from(1));
         }
+    }
+    if o.strict && warnings > 0 {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1046,7 +1082,7 @@ fn compare(out: &mut String, counts: &BTreeMap<&str, Counts>, checkout: &Path, c
         let reference = g.or(r);
         if !anchors_agree {
             let why = classify(p, checkout, corpus);
-            if why == "UNEXPLAINED" {
+            if why == UNEXPLAINED {
                 warnings += 1;
                 notes.push(format!(
                     "WARNING: git grep and rg disagree on `{}`: git grep {}, rg {} (unexplained)",
@@ -1109,7 +1145,12 @@ fn header(
     workspace: &Path,
     _extract_ms: f64,
 ) {
-    let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // a bare mirror like .../git+git/repo or a .git dir: name it after its parent
+    let name_of = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut name = name_of(repo);
+    if name == ".git" || name == "repo" {
+        name = repo.parent().map(name_of).unwrap_or(name);
+    }
     let _ = writeln!(out, "## grove benchmark: {} at {} (`{}`)\n", name, &sha[..12.min(sha.len())], o.rev);
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo

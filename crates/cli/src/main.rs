@@ -1,1 +1,143 @@
-fn main() {}
+//! `grove`: a thin command line over `grove-engine`.
+//!
+//! This crate owns argument parsing, progress bars, colours and the output
+//! formats (git-grep-like text, JSON Lines); nothing else.
+
+mod args;
+mod output;
+mod progress;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use grove_engine::search::{CaseMode, CompiledPattern, OutputMode, PatternOptions, SearchOptions};
+use grove_engine::{Engine, EngineOptions, RevSelection};
+
+use args::{Cli, Command, IndexArgs, SearchArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("grove: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let repo_dir = match &cli.global.repo {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    let mut opts = EngineOptions { index_dir: cli.global.index_dir.clone(), ..Default::default() };
+    match cli.command {
+        Command::Index(a) => {
+            opts.index.max_file_size = a.max_filesize.0;
+            let engine = Engine::open(&repo_dir, opts)?;
+            index(&engine, &a)
+        }
+        Command::Search(a) => {
+            opts.index.max_file_size = a.max_filesize.0;
+            let engine = Engine::open(&repo_dir, opts)?;
+            search(&engine, &a)
+        }
+        Command::Check => {
+            let engine = Engine::open(&repo_dir, opts)?;
+            let r = engine.check()?;
+            println!(
+                "checked {} refs, {} snapshots, {} segments; {} unreferenced objects",
+                r.refs, r.snapshots, r.segments, r.unreferenced
+            );
+            if r.problems.is_empty() {
+                println!("index OK: {}", engine.index_dir().display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &r.problems {
+                    println!("problem: {p}");
+                }
+                println!("{} problems; rebuild with `grove index --rebuild`", r.problems.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+fn selection(revs: &[String], tags: &[String], branches: &[String]) -> RevSelection {
+    RevSelection { revs: revs.to_vec(), tags: tags.to_vec(), branches: branches.to_vec() }
+}
+
+fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
+    if a.rebuild {
+        engine.remove_index()?;
+    }
+    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches))?;
+    let progress = progress::Bar::new();
+    let s = engine.index(&revs, &progress)?;
+    println!(
+        "indexed {} revision{} ({} already indexed): {} files, {} new blobs ({}), {} skipped, {} segment{} written, {:.2}s",
+        revs.len(),
+        if revs.len() == 1 { "" } else { "s" },
+        s.already_indexed,
+        s.files,
+        s.new_blobs,
+        output::human_bytes(s.new_bytes),
+        s.skipped,
+        s.segments_written,
+        if s.segments_written == 1 { "" } else { "s" },
+        s.elapsed.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let case = if a.ignore_case {
+        CaseMode::Insensitive
+    } else if a.smart_case {
+        CaseMode::Smart
+    } else {
+        CaseMode::Sensitive
+    };
+    let popts = PatternOptions { case, fixed_strings: a.fixed_strings, word: a.word_regexp, multiline: a.multiline };
+    // Compile before resolving or indexing: a bad pattern fails fast.
+    let pattern = CompiledPattern::new(&a.pattern, &popts)?;
+    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches))?;
+    let mode = if a.files_with_matches {
+        OutputMode::FilesWithMatches
+    } else if a.count {
+        OutputMode::Count
+    } else {
+        OutputMode::Lines
+    };
+    let sopts = SearchOptions {
+        mode,
+        before_context: a.before_context.or(a.context).unwrap_or(0),
+        after_context: a.after_context.or(a.context).unwrap_or(0),
+        max_count: a.max_count,
+        globs: a.glob.clone(),
+    };
+    let progress = progress::Bar::new();
+    let out = if a.max_count == Some(0) {
+        Default::default()
+    } else {
+        engine.search(&revs, &pattern, &sopts, &progress)?
+    };
+    let color = match a.color {
+        args::Color::Always => true,
+        args::Color::Never => false,
+        args::Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let printer = output::Printer { revs: &revs, mode, color, context: sopts.before_context + sopts.after_context > 0 };
+    let any = if a.json {
+        printer.json(&out, started.elapsed())?
+    } else {
+        let any = printer.text(&out)?;
+        output::report_skipped(&out, &revs, a.max_filesize.0);
+        any
+    };
+    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

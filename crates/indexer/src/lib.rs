@@ -1,1 +1,322 @@
+//! The indexer: git revisions → snapshots.
+//!
+//! For a set of commits it lists their trees, looks every blob up in the
+//! memo (git oid → document of a stored segment), reads and indexes only the
+//! blobs never seen before — in parallel — into new segments, and then writes
+//! one snapshot per commit and points `commit/<sha>` at it.
+//!
+//! Commit protocol (see docs/ARCHITECTURE.md, "Durability"):
+//! 1. segments are written (temp → fsync → rename → fsync dir);
+//! 2. snapshots are written the same way;
+//! 3. the ref table is replaced atomically under the writer lock.
+//!
+//! A crash between steps leaves only unreferenced, complete objects. Because
+//! the memo is built from every segment on disk, referenced or not, the next
+//! run reuses them instead of redoing the work.
+//!
+//! Architecture invariant: the indexer never decides what matches; it only
+//! records content. It talks to git only through `grove-vcs`.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grove_base::{ContentId, GitOid, SkipReason};
+use grove_manifest::{commit_ref, load_refs, update_refs, DocRef, Entry, ManifestError, Snapshot};
+use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
+use grove_store::{Kind, ObjectId, Store, StoreError};
+use grove_vcs::{Commit, Repo, VcsError};
+use rayon::prelude::*;
+
+/// Reports progress of long work; implemented by front ends (a progress bar).
+pub trait Progress: Sync {
+    fn start(&self, _what: &str, _total: u64) {}
+    fn inc(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// A `Progress` that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Clone, Debug)]
+pub struct IndexOptions {
+    /// Files larger than this are skipped (and reported).
+    pub max_file_size: u64,
+    pub zstd_level: i32,
+    /// A segment is closed once it holds this much raw content.
+    pub segment_target_bytes: u64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { max_file_size: 2 << 20, zstd_level: 3, segment_target_bytes: 128 << 20 }
+    }
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum IndexError {
+    #[error(transparent)]
+    Vcs(#[from] VcsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("{path}: {source}; rebuild with `grove index --rebuild`")]
+    Segment { path: String, source: SegmentError },
+}
+
+/// What one `index` call did.
+#[derive(Clone, Debug, Default)]
+pub struct IndexSummary {
+    /// Commits asked for, and the snapshot of each.
+    pub snapshots: Vec<(GitOid, ObjectId)>,
+    /// Commits that were already indexed.
+    pub already_indexed: usize,
+    /// Tracked files over all newly indexed commits.
+    pub files: u64,
+    /// Blobs read and indexed in this call, and their bytes.
+    pub new_blobs: u64,
+    pub new_bytes: u64,
+    /// Tracked files that are not searchable (binary, too large).
+    pub skipped: u64,
+    pub segments_written: usize,
+    pub elapsed: Duration,
+}
+
+/// Where a blob's indexed content lives.
+#[derive(Clone, Copy, Debug)]
+enum Known {
+    Doc { segment: ObjectId, doc: u32, size: u64 },
+    Skipped { reason: SkipReason, size: u64 },
+}
+
+pub struct Indexer<'a> {
+    repo: &'a Repo,
+    store: &'a Store,
+    opts: IndexOptions,
+}
+
+impl<'a> Indexer<'a> {
+    pub fn new(repo: &'a Repo, store: &'a Store, opts: IndexOptions) -> Self {
+        Indexer { repo, store, opts }
+    }
+
+    /// Indexes the given commits (those not indexed yet) and returns the
+    /// snapshot of each.
+    pub fn index_commits(&self, commits: &[Commit], progress: &dyn Progress) -> Result<IndexSummary, IndexError> {
+        let started = Instant::now();
+        let mut summary = IndexSummary::default();
+        let refs = load_refs(self.store)?;
+        let mut todo: Vec<Commit> = Vec::new();
+        let mut seen = HashSet::new();
+        for c in commits {
+            if !seen.insert(c.oid) {
+                continue;
+            }
+            if refs.get(&commit_ref(c.oid)).is_some() {
+                summary.already_indexed += 1;
+            } else {
+                todo.push(*c);
+            }
+        }
+        if todo.is_empty() {
+            summary.snapshots = self.snapshot_ids(commits)?;
+            summary.elapsed = started.elapsed();
+            return Ok(summary);
+        }
+
+        // Trees of every commit to index; distinct trees are listed once.
+        let mut trees: HashMap<GitOid, Arc<Vec<grove_vcs::TreeEntry>>> = HashMap::new();
+        for c in &todo {
+            if !trees.contains_key(&c.tree) {
+                trees.insert(c.tree, Arc::new(self.repo.tree_entries(c.tree)?));
+            }
+        }
+
+        let mut memo = self.load_memo()?;
+        let mut wanted: Vec<GitOid> = Vec::new();
+        let mut wanted_set = HashSet::new();
+        for entries in trees.values() {
+            for e in entries.iter() {
+                if !memo.contains_key(&e.oid) && wanted_set.insert(e.oid) {
+                    wanted.push(e.oid);
+                }
+            }
+        }
+
+        if !wanted.is_empty() {
+            self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
+        }
+
+        // One snapshot per commit, then all refs in one atomic swap.
+        let mut new_refs = Vec::new();
+        for c in &todo {
+            let entries = &trees[&c.tree];
+            let snapshot = self.build_snapshot(*c, entries, &memo, &mut summary);
+            let id = snapshot.store(self.store)?;
+            new_refs.push((commit_ref(c.oid), id));
+        }
+        update_refs(self.store, |refs| {
+            for (name, id) in new_refs {
+                refs.set(name, id);
+            }
+        })?;
+        summary.snapshots = self.snapshot_ids(commits)?;
+        summary.elapsed = started.elapsed();
+        Ok(summary)
+    }
+
+    fn snapshot_ids(&self, commits: &[Commit]) -> Result<Vec<(GitOid, ObjectId)>, IndexError> {
+        let refs = load_refs(self.store)?;
+        Ok(commits
+            .iter()
+            .filter_map(|c| refs.get(&commit_ref(c.oid)).map(|id| (c.oid, id)))
+            .collect())
+    }
+
+    /// git oid → where its content is, from every segment on disk.
+    fn load_memo(&self) -> Result<HashMap<GitOid, Known>, IndexError> {
+        let mut memo = HashMap::new();
+        for seg_id in self.store.list(Kind::Segment)? {
+            let segment = open_segment(self.store, seg_id)?;
+            for doc in 0..segment.num_docs() {
+                let e = segment.doc(doc);
+                if !e.git_oid.is_null() {
+                    memo.entry(e.git_oid).or_insert(Known::Doc { segment: seg_id, doc, size: e.size });
+                }
+            }
+        }
+        Ok(memo)
+    }
+
+    /// Reads, classifies and indexes `wanted` blobs into new segments.
+    fn index_blobs(
+        &self,
+        wanted: &[GitOid],
+        memo: &mut HashMap<GitOid, Known>,
+        summary: &mut IndexSummary,
+        progress: &dyn Progress,
+    ) -> Result<(), IndexError> {
+        progress.start("indexing blobs", wanted.len() as u64);
+        let mut writer = SegmentWriter::new();
+        let mut pending: Vec<(GitOid, u32, u64)> = Vec::new(); // oid, doc, size
+        // Bounded batches keep memory flat however many blobs there are.
+        const BATCH: usize = 2048;
+        for batch in wanted.chunks(BATCH) {
+            let prepared: Vec<Result<(GitOid, Prepared), VcsError>> = batch
+                .par_iter()
+                .map_init(
+                    || (self.repo.local(), Vec::new()),
+                    |(local, buf), &oid| {
+                        let r = self.prepare_blob(local, buf, oid);
+                        progress.inc(1);
+                        r.map(|p| (oid, p))
+                    },
+                )
+                .collect();
+            for item in prepared {
+                let (oid, p) = item?;
+                match p {
+                    Prepared::Skipped(reason, size) => {
+                        memo.insert(oid, Known::Skipped { reason, size });
+                    }
+                    Prepared::Doc(doc) => {
+                        let size = doc.raw_len();
+                        summary.new_blobs += 1;
+                        summary.new_bytes += size;
+                        let id = writer.add(doc);
+                        pending.push((oid, id, size));
+                    }
+                }
+            }
+            if writer.raw_bytes() >= self.opts.segment_target_bytes {
+                let full = std::mem::replace(&mut writer, SegmentWriter::new());
+                self.flush_segment(full, &mut pending, memo, summary)?;
+            }
+        }
+        if writer.len() > 0 {
+            self.flush_segment(writer, &mut pending, memo, summary)?;
+        }
+        progress.finish();
+        Ok(())
+    }
+
+    fn prepare_blob(&self, local: &grove_vcs::LocalRepo, buf: &mut Vec<u8>, oid: GitOid) -> Result<Prepared, VcsError> {
+        let size = local.blob_size(oid)?;
+        if size > self.opts.max_file_size {
+            return Ok(Prepared::Skipped(SkipReason::TooLarge, size));
+        }
+        local.read_blob(oid, buf)?;
+        if buf.contains(&0) {
+            return Ok(Prepared::Skipped(SkipReason::Binary, buf.len() as u64));
+        }
+        let doc = DocInput { content_id: ContentId::of(buf), git_oid: oid, content: buf };
+        Ok(Prepared::Doc(PreparedDoc::new(doc, self.opts.zstd_level)))
+    }
+
+    fn flush_segment(
+        &self,
+        writer: SegmentWriter,
+        pending: &mut Vec<(GitOid, u32, u64)>,
+        memo: &mut HashMap<GitOid, Known>,
+        summary: &mut IndexSummary,
+    ) -> Result<(), IndexError> {
+        let bytes = writer.finish();
+        let seg_id = self.store.put(Kind::Segment, &bytes)?;
+        summary.segments_written += 1;
+        for (oid, doc, size) in pending.drain(..) {
+            memo.insert(oid, Known::Doc { segment: seg_id, doc, size });
+        }
+        Ok(())
+    }
+
+    fn build_snapshot(
+        &self,
+        commit: Commit,
+        entries: &[grove_vcs::TreeEntry],
+        memo: &HashMap<GitOid, Known>,
+        summary: &mut IndexSummary,
+    ) -> Snapshot {
+        let mut segments: Vec<ObjectId> = Vec::new();
+        let mut seg_index: HashMap<ObjectId, u32> = HashMap::new();
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let doc = match memo.get(&e.oid).copied() {
+                Some(Known::Doc { size, .. }) if size > self.opts.max_file_size => {
+                    DocRef::Skipped { reason: SkipReason::TooLarge, size }
+                }
+                Some(Known::Doc { segment, doc, .. }) => {
+                    let idx = *seg_index.entry(segment).or_insert_with(|| {
+                        segments.push(segment);
+                        (segments.len() - 1) as u32
+                    });
+                    DocRef::Indexed { segment: idx, doc }
+                }
+                Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
+                None => unreachable!("every blob of the tree was indexed or classified above"),
+            };
+            if matches!(doc, DocRef::Skipped { .. }) {
+                summary.skipped += 1;
+            }
+            summary.files += 1;
+            out.push(Entry { path: e.path.clone(), mode: e.mode, git_oid: e.oid, doc });
+        }
+        // git orders trees by bytes of the full path; keep that invariant explicit.
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.dedup_by(|a, b| a.path == b.path);
+        Snapshot { commit: commit.oid, tree: commit.tree, segments, entries: out }
+    }
+}
+
+enum Prepared {
+    Doc(PreparedDoc),
+    Skipped(SkipReason, u64),
+}
+
+/// Opens a stored segment, turning format errors into errors naming the file.
+pub fn open_segment(store: &Store, id: ObjectId) -> Result<Arc<Segment>, IndexError> {
+    let mapped = store.map(Kind::Segment, id)?;
+    let path = mapped.path().display().to_string();
+    Segment::open(mapped).map(Arc::new).map_err(|source| IndexError::Segment { path, source })
+}

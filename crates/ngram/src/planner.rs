@@ -34,7 +34,10 @@ pub struct PlanLimits {
 
 impl Default for PlanLimits {
     fn default() -> Self {
-        PlanLimits { max_set: 64, max_class: 16 }
+        PlanLimits {
+            max_set: 64,
+            max_class: 16,
+        }
     }
 }
 
@@ -47,7 +50,11 @@ pub fn plan(hir: &Hir, limits: PlanLimits) -> Query {
     let info = p.analyze(hir);
     let q = match &info.exact {
         Some(ex) => and2(info.matchq.clone(), set_query(ex)),
-        None => and(vec![info.matchq.clone(), set_query(&info.prefix), set_query(&info.suffix)]),
+        None => and(vec![
+            info.matchq.clone(),
+            set_query(&info.prefix),
+            set_query(&info.suffix),
+        ]),
     };
     let mut budget = MAX_QUERY_NODES;
     prune(q, &mut budget)
@@ -103,7 +110,10 @@ impl Info {
     }
     /// Matches nothing at all (an empty class).
     fn fail() -> Info {
-        Info { matchq: Query::None, ..Info::exact(Set::new()) }
+        Info {
+            matchq: Query::None,
+            ..Info::exact(Set::new())
+        }
     }
     /// Any non-empty string we know nothing about (a large class).
     fn any_char() -> Info {
@@ -117,7 +127,10 @@ impl Info {
     }
     /// Any string at all, including the empty one.
     fn any_match() -> Info {
-        Info { emptyable: true, ..Info::any_char() }
+        Info {
+            emptyable: true,
+            ..Info::any_char()
+        }
     }
     fn prefix_set(&self) -> &Set {
         self.exact.as_ref().unwrap_or(&self.prefix)
@@ -128,7 +141,10 @@ impl Info {
     /// Moves the exact set into the match query and the prefix/suffix sets.
     fn demote(&mut self) {
         if let Some(ex) = self.exact.take() {
-            self.matchq = and2(std::mem::replace(&mut self.matchq, Query::All), set_query(&ex));
+            self.matchq = and2(
+                std::mem::replace(&mut self.matchq, Query::All),
+                set_query(&ex),
+            );
             self.prefix = ex.clone();
             self.suffix = ex;
         }
@@ -151,18 +167,22 @@ impl Planner {
             HirKind::Capture(cap) => self.analyze(&cap.sub),
             HirKind::Repetition(rep) => self.repetition(rep),
             HirKind::Concat(subs) => {
+                // Left fold of `concat`, but the match queries are collected
+                // and AND-ed once at the end (AND-ing them at every step is
+                // quadratic for long literals).
+                let mut conj = Vec::with_capacity(subs.len() * 2);
                 let mut info = Info::empty();
                 for sub in subs {
-                    info = self.concat(info, self.analyze(sub));
+                    let mut y = self.analyze(sub);
+                    conj.push(std::mem::replace(&mut y.matchq, Query::All));
+                    info = self.concat(info, y);
+                    conj.push(std::mem::replace(&mut info.matchq, Query::All));
                 }
+                info.matchq = and(conj);
                 info
             }
             HirKind::Alternation(subs) => {
-                let mut info = Info::fail();
-                for sub in subs {
-                    info = self.alternate(info, self.analyze(sub));
-                }
-                info
+                self.alternate(subs.iter().map(|s| self.analyze(s)).collect())
             }
         }
     }
@@ -172,8 +192,11 @@ impl Planner {
         let mut set = Set::new();
         match class {
             Class::Unicode(c) => {
-                let count: usize =
-                    c.ranges().iter().map(|r| (r.end() as usize) - (r.start() as usize) + 1).sum();
+                let count: usize = c
+                    .ranges()
+                    .iter()
+                    .map(|r| (r.end() as usize) - (r.start() as usize) + 1)
+                    .sum();
                 if count == 0 {
                     return Info::fail();
                 }
@@ -189,8 +212,11 @@ impl Planner {
                 }
             }
             Class::Bytes(c) => {
-                let count: usize =
-                    c.ranges().iter().map(|r| (r.end() as usize) - (r.start() as usize) + 1).sum();
+                let count: usize = c
+                    .ranges()
+                    .iter()
+                    .map(|r| (r.end() as usize) - (r.start() as usize) + 1)
+                    .sum();
                 if count == 0 {
                     return Info::fail();
                 }
@@ -220,7 +246,7 @@ impl Planner {
         }
         if rep.min == 0 {
             return if rep.max == Some(1) {
-                self.alternate(self.analyze(&rep.sub), Info::empty())
+                self.alternate(vec![self.analyze(&rep.sub), Info::empty()])
             } else {
                 // Could be empty, could be anything built from x: no claim.
                 Info::any_match()
@@ -246,20 +272,44 @@ impl Planner {
         info
     }
 
-    fn alternate(&self, mut x: Info, mut y: Info) -> Info {
-        let emptyable = x.emptyable || y.emptyable;
-        let matchq = or2(x.matchq.clone(), y.matchq.clone());
-        if let (Some(ex), Some(ey)) = (&x.exact, &y.exact) {
-            let exact: Set = ex.union(ey).cloned().collect();
-            return self.simplify(Info { emptyable, exact: Some(exact), prefix: Set::new(), suffix: Set::new(), matchq });
+    /// Alternation of any number of branches: the union of their exact sets
+    /// if all are exact, else the union of prefixes/suffixes (exact branches
+    /// are first demoted, which AND-s their strings into their match query)
+    /// and the OR of the match queries.
+    fn alternate(&self, mut branches: Vec<Info>) -> Info {
+        let emptyable = branches.iter().any(|b| b.emptyable);
+        if branches.iter().all(|b| b.exact.is_some()) {
+            let mut exact = Set::new();
+            let mut qs = Vec::with_capacity(branches.len());
+            for b in branches {
+                exact.extend(b.exact.unwrap());
+                qs.push(b.matchq);
+            }
+            let matchq = or(qs);
+            return self.simplify(Info {
+                emptyable,
+                exact: Some(exact),
+                prefix: Set::new(),
+                suffix: Set::new(),
+                matchq,
+            });
         }
-        x.demote();
-        y.demote();
-        let prefix = x.prefix.union(&y.prefix).cloned().collect();
-        let suffix = x.suffix.union(&y.suffix).cloned().collect();
-        // The exact sets were AND-ed into x.matchq / y.matchq by `demote`.
-        let matchq = or2(x.matchq, y.matchq);
-        self.simplify(Info { emptyable, exact: None, prefix, suffix, matchq })
+        let (mut prefix, mut suffix) = (Set::new(), Set::new());
+        let mut qs = Vec::with_capacity(branches.len());
+        for b in &mut branches {
+            b.demote();
+            prefix.extend(std::mem::take(&mut b.prefix));
+            suffix.extend(std::mem::take(&mut b.suffix));
+            qs.push(std::mem::replace(&mut b.matchq, Query::All));
+        }
+        let matchq = or(qs);
+        self.simplify(Info {
+            emptyable,
+            exact: None,
+            prefix,
+            suffix,
+            matchq,
+        })
     }
 
     fn concat(&self, mut x: Info, mut y: Info) -> Info {
@@ -268,7 +318,13 @@ impl Planner {
             if ex.len().saturating_mul(ey.len()) <= self.max_set {
                 let exact = cross(ex, ey);
                 let matchq = and2(x.matchq, y.matchq);
-                return self.simplify(Info { emptyable, exact: Some(exact), prefix: Set::new(), suffix: Set::new(), matchq });
+                return self.simplify(Info {
+                    emptyable,
+                    exact: Some(exact),
+                    prefix: Set::new(),
+                    suffix: Set::new(),
+                    matchq,
+                });
             }
             // Too many combinations: give up exactness on the larger side.
             if ex.len() >= ey.len() {
@@ -277,7 +333,10 @@ impl Planner {
                 y.demote();
             }
         }
-        let mut matchq = and2(x.matchq.clone(), y.matchq.clone());
+        let mut matchq = and2(
+            std::mem::replace(&mut x.matchq, Query::All),
+            std::mem::replace(&mut y.matchq, Query::All),
+        );
         let mut need_boundary = x.exact.is_none() && y.exact.is_none();
 
         let prefix = match &x.exact {
@@ -307,7 +366,13 @@ impl Planner {
                 matchq = and2(matchq, set_query(&cross(&xs, &yp)));
             }
         }
-        self.simplify(Info { emptyable, exact: None, prefix, suffix, matchq })
+        self.simplify(Info {
+            emptyable,
+            exact: None,
+            prefix,
+            suffix,
+            matchq,
+        })
     }
 
     /// `left × right`, trimming the side that is not kept whole (`right` for
@@ -340,7 +405,11 @@ impl Planner {
         }
         // Record what the prefix/suffix sets know, then keep only the bytes
         // that can still form trigrams across a boundary with a neighbour.
-        info.matchq = and(vec![info.matchq, set_query(&info.prefix), set_query(&info.suffix)]);
+        info.matchq = and(vec![
+            info.matchq,
+            set_query(&info.prefix),
+            set_query(&info.suffix),
+        ]);
         info.prefix = self.shrink(std::mem::take(&mut info.prefix), false);
         info.suffix = self.shrink(std::mem::take(&mut info.suffix), true);
         info
@@ -409,7 +478,11 @@ fn trim(set: &Set, n: usize, is_suffix: bool) -> Set {
             }
         }
         last = Some(k);
-        out.insert(if is_suffix { k.iter().rev().copied().collect() } else { k.clone() });
+        out.insert(if is_suffix {
+            k.iter().rev().copied().collect()
+        } else {
+            k.clone()
+        });
     }
     out
 }
@@ -429,17 +502,15 @@ fn set_query(set: &Set) -> Query {
 
 fn string_query(s: &[u8]) -> Query {
     let mut seen = HashSet::new();
-    let ts: Vec<Query> =
-        literal_trigrams(s).filter(|t| seen.insert(*t)).map(Query::Trigram).collect();
+    let ts: Vec<Query> = literal_trigrams(s)
+        .filter(|t| seen.insert(*t))
+        .map(Query::Trigram)
+        .collect();
     and(ts)
 }
 
 fn and2(a: Query, b: Query) -> Query {
     and(vec![a, b])
-}
-
-fn or2(a: Query, b: Query) -> Query {
-    or(vec![a, b])
 }
 
 /// Simplifying AND: flattens, `None` absorbs, `All` is dropped, duplicates
@@ -456,7 +527,11 @@ fn and(qs: Vec<Query>) -> Query {
     }
     dedup(&mut flat);
     // Absorption: a AND (a OR b) = a.
-    let plain: HashSet<Query> = flat.iter().filter(|q| !matches!(q, Query::Or(_))).cloned().collect();
+    let plain: HashSet<Query> = flat
+        .iter()
+        .filter(|q| !matches!(q, Query::Or(_)))
+        .cloned()
+        .collect();
     if !plain.is_empty() {
         flat.retain(|q| match q {
             Query::Or(alts) => !alts.iter().any(|a| plain.contains(a)),
@@ -603,9 +678,19 @@ mod tests {
     /// The verifier matches `doc`, so the filter must let it through.
     fn found(pattern: &str, doc: impl AsRef<[u8]>) {
         let doc = doc.as_ref();
-        let re = regex::bytes::RegexBuilder::new(pattern).multi_line(true).build().unwrap();
-        assert!(re.is_match(doc), "test bug: {pattern:?} does not match {doc:?}");
-        assert!(passes(pattern, doc), "MISSED MATCH: {pattern:?} in {doc:?}, plan {:?}", q(pattern));
+        let re = regex::bytes::RegexBuilder::new(pattern)
+            .multi_line(true)
+            .build()
+            .unwrap();
+        assert!(
+            re.is_match(doc),
+            "test bug: {pattern:?} does not match {doc:?}"
+        );
+        assert!(
+            passes(pattern, doc),
+            "MISSED MATCH: {pattern:?} in {doc:?}, plan {:?}",
+            q(pattern)
+        );
     }
 
     fn contains_trigram(q: &Query, x: &Query) -> bool {
@@ -766,12 +851,18 @@ mod tests {
 
     #[test]
     fn small_limits_stay_sound() {
-        let tiny = PlanLimits { max_set: 1, max_class: 1 };
+        let tiny = PlanLimits {
+            max_set: 1,
+            max_class: 1,
+        };
         let p = hir("(abc|def)[gh]i{2,}(jk|lm)");
         let query = plan(&p, tiny);
         let mut ts = Vec::new();
         trigrams_of(b"defhiiilm", &mut ts);
-        assert!(query.matches(&|x| ts.binary_search(&x).is_ok()), "{query:?}");
+        assert!(
+            query.matches(&|x| ts.binary_search(&x).is_ok()),
+            "{query:?}"
+        );
     }
 
     #[test]
@@ -789,7 +880,10 @@ mod tests {
         );
         // (a∧b) ∨ (a∧c) = a ∧ (b ∨ c); a ∨ (a∧b) = a; a ∧ (a ∨ b) = a.
         assert_eq!(
-            or(vec![and(vec![a.clone(), b.clone()]), and(vec![a.clone(), c.clone()])]),
+            or(vec![
+                and(vec![a.clone(), b.clone()]),
+                and(vec![a.clone(), c.clone()])
+            ]),
             Query::And(vec![a.clone(), Query::Or(vec![b.clone(), c.clone()])])
         );
         assert_eq!(or(vec![a.clone(), and(vec![a.clone(), b.clone()])]), a);

@@ -123,22 +123,29 @@ impl fmt::Debug for Repo {
 
 impl fmt::Debug for LocalRepo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalRepo").field("git_dir", &self.repo.git_dir()).finish()
+        f.debug_struct("LocalRepo")
+            .field("git_dir", &self.repo.git_dir())
+            .finish()
     }
 }
 
 impl Repo {
-    /// Find the repository containing `start` (a directory or file), walking up the
-    /// parents like git does. Finds work trees (`.git` directory or file) and bare
-    /// repositories. Does not look at `GIT_DIR` and friends.
+    /// Find the repository containing `start` (a directory, or a file: then its
+    /// directory), walking up the parents like git does. Finds work trees (`.git`
+    /// directory or file, linked worktrees included) and bare repositories. Does not look
+    /// at `GIT_DIR` and friends. Paths are made absolute first, so [`Repo::git_dir`] and
+    /// [`Repo::work_dir`] are absolute.
     pub fn discover(start: &Path) -> Result<Repo, VcsError> {
-        let abs = std::path::absolute(start).map_err(|e| {
-            VcsError::Git(format!("cannot resolve path {}: {e}", start.display()))
-        })?;
-        if let Err(e) = std::fs::metadata(&abs) {
-            return Err(VcsError::Git(format!("cannot access {}: {e}", abs.display())));
-        }
-        let inner = gix::ThreadSafeRepository::discover(&abs).map_err(|e| {
+        let abs = std::path::absolute(start)
+            .map_err(|e| VcsError::Git(format!("cannot resolve path {}: {e}", start.display())))?;
+        let meta = std::fs::metadata(&abs)
+            .map_err(|e| VcsError::Git(format!("cannot access {}: {e}", abs.display())))?;
+        // A file: start from the directory holding it.
+        let dir = match abs.parent() {
+            Some(parent) if !meta.is_dir() => parent,
+            _ => abs.as_path(),
+        };
+        let inner = gix::ThreadSafeRepository::discover(dir).map_err(|e| {
             use gix::discover::upwards::Error as E;
             match e.downcast_any_ref::<E>() {
                 Some(
@@ -155,7 +162,10 @@ impl Repo {
         })?;
         let mut shared = inner.to_thread_local();
         shared.object_cache_size(TREE_OBJECT_CACHE_BYTES);
-        Ok(Repo { inner, shared: Mutex::new(shared) })
+        Ok(Repo {
+            inner,
+            shared: Mutex::new(shared),
+        })
     }
 
     /// The git directory (`.git`, `.git/worktrees/NAME`, or the bare repository itself).
@@ -174,12 +184,14 @@ impl Repo {
         self.with_repo(|repo| {
             let id = match repo.rev_parse_single(rev) {
                 Ok(id) => id.detach(),
-                Err(e) => return Err(unknown_revision(repo, rev, err_msg(&e))),
+                Err(e) => return Err(unknown_revision(repo, rev, rev_parse_reason(&e))),
             };
             let mut buf = Vec::new();
             match peel_to_commit(repo, id, &mut buf) {
                 Ok(Some(commit)) => Ok(commit),
-                Ok(None) => Err(VcsError::NotACommit { rev: rev.to_owned() }),
+                Ok(None) => Err(VcsError::NotACommit {
+                    rev: rev.to_owned(),
+                }),
                 Err(PeelError::Missing(oid)) => Err(VcsError::UnknownRevision {
                     rev: rev.to_owned(),
                     reason: format!("object {oid} does not exist"),
@@ -208,25 +220,27 @@ impl Repo {
                 RefKind::Branch => (platform.local_branches().map_err(git_err)?, b"refs/heads/"),
             };
             let mut out = Vec::new();
-            let mut buf = Vec::new();
             for r in iter {
                 // Unreadable refs are skipped, like git's "ignoring broken ref".
                 let Ok(mut r) = r else { continue };
                 let full: &[u8] = r.name().as_bstr();
-                let Some(short) = full.strip_prefix(prefix) else { continue };
+                let Some(short) = full.strip_prefix(prefix) else {
+                    continue;
+                };
                 let name = String::from_utf8_lossy(short).into_owned();
                 if !matcher.is_match(&name) {
                     continue;
                 }
-                let target = match r.target() {
-                    gix::refs::TargetRef::Object(id) => id.to_owned(),
-                    gix::refs::TargetRef::Symbolic(_) => match r.peel_to_id() {
-                        Ok(id) => id.detach(),
-                        Err(_) => continue,
-                    },
-                };
-                if let Ok(Some(commit)) = peel_to_commit(repo, target, &mut buf) {
-                    out.push(NamedRef { name, commit: commit.oid });
+                // Follows symbolic refs and tag objects; uses the peeled ids that
+                // `packed-refs` records, so most annotated tags cost no object read.
+                let Ok(id) = r.peel_to_id() else { continue };
+                let id = id.detach();
+                let is_commit = matches!(
+                    repo.try_find_header(id),
+                    Ok(Some(h)) if h.kind() == gix::object::Kind::Commit
+                );
+                if let (true, Some(commit)) = (is_commit, from_gix(&id)) {
+                    out.push(NamedRef { name, commit });
                 }
             }
             out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -262,13 +276,19 @@ impl LocalRepo {
         match self.repo.try_find_header(id) {
             Ok(Some(h)) => {
                 if h.kind() != gix::object::Kind::Blob {
-                    return Err(VcsError::Git(format!("object {oid} is a {}, not a blob", h.kind())));
+                    return Err(VcsError::Git(format!(
+                        "object {oid} is a {}, not a blob",
+                        h.kind()
+                    )));
                 }
                 Ok(h.size())
             }
             Ok(None) if oid.0 == EMPTY_BLOB => Ok(0),
             Ok(None) => Err(VcsError::Git(format!("blob {oid} does not exist"))),
-            Err(e) => Err(VcsError::Git(format!("cannot read blob {oid}: {}", err_msg(&e)))),
+            Err(e) => Err(VcsError::Git(format!(
+                "cannot read blob {oid}: {}",
+                err_msg(&e)
+            ))),
         }
     }
 
@@ -280,7 +300,10 @@ impl LocalRepo {
             Ok(None) => None,
             Err(e) => {
                 buf.clear();
-                return Err(VcsError::Git(format!("cannot read blob {oid}: {}", err_msg(&e))));
+                return Err(VcsError::Git(format!(
+                    "cannot read blob {oid}: {}",
+                    err_msg(&e)
+                )));
             }
         };
         match found {
@@ -290,7 +313,9 @@ impl LocalRepo {
             }
             Some((kind, _, _)) => {
                 buf.clear();
-                Err(VcsError::Git(format!("object {oid} is a {kind}, not a blob")))
+                Err(VcsError::Git(format!(
+                    "object {oid} is a {kind}, not a blob"
+                )))
             }
             None if oid.0 == EMPTY_BLOB => {
                 buf.clear();
@@ -344,6 +369,32 @@ fn err_msg(e: &gix::Error) -> String {
     }
 }
 
+/// The messages of a rev-parse error minus gix's parser-internal frames
+/// ("couldn't parse revision, input=...", "delegate.traverse(...) failed, ...").
+fn rev_parse_reason(e: &gix::Error) -> String {
+    const NOISE: &[&str] = &[
+        "couldn't parse revision",
+        "delegate.",
+        "unknown navigation",
+        "The ref partially named",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    for err in e.iter_errors() {
+        let s = err.to_string();
+        if !s.is_empty()
+            && !NOISE.iter().any(|n| s.starts_with(n))
+            && !parts.iter().any(|p| p.contains(&s))
+        {
+            parts.push(s);
+        }
+    }
+    if parts.is_empty() {
+        err_msg(e)
+    } else {
+        parts.join(": ")
+    }
+}
+
 fn git_err(e: gix::Error) -> VcsError {
     VcsError::Git(err_msg(&e))
 }
@@ -360,7 +411,10 @@ fn unknown_revision(repo: &gix::Repository, rev: &str, reason: String) -> VcsErr
         }
         _ => reason,
     };
-    VcsError::UnknownRevision { rev: rev.to_owned(), reason }
+    VcsError::UnknownRevision {
+        rev: rev.to_owned(),
+        reason,
+    }
 }
 
 enum PeelError {
@@ -375,30 +429,40 @@ fn peel_to_commit(
     buf: &mut Vec<u8>,
 ) -> Result<Option<Commit>, PeelError> {
     for _ in 0..MAX_PEEL_DEPTH {
-        let oid = from_gix(&id).ok_or_else(|| PeelError::Other(format!("unsupported object id {id}")))?;
+        let oid =
+            from_gix(&id).ok_or_else(|| PeelError::Other(format!("unsupported object id {id}")))?;
         if oid.0 == EMPTY_TREE {
             return Ok(None);
         }
         let data = match repo.objects.try_find(&id, buf) {
             Ok(Some(data)) => data,
             Ok(None) => return Err(PeelError::Missing(oid)),
-            Err(e) => return Err(PeelError::Other(format!("cannot read object {oid}: {}", err_msg(&e)))),
+            Err(e) => {
+                return Err(PeelError::Other(format!(
+                    "cannot read object {oid}: {}",
+                    err_msg(&e)
+                )))
+            }
         };
         match data.kind {
             gix::object::Kind::Commit => {
-                let tree = header_oid(data.data, b"tree ")
-                    .ok_or_else(|| PeelError::Other(format!("commit {oid} is malformed (no tree)")))?;
+                let tree = header_oid(data.data, b"tree ").ok_or_else(|| {
+                    PeelError::Other(format!("commit {oid} is malformed (no tree)"))
+                })?;
                 return Ok(Some(Commit { oid, tree }));
             }
             gix::object::Kind::Tag => {
-                let target = header_oid(data.data, b"object ")
-                    .ok_or_else(|| PeelError::Other(format!("tag {oid} is malformed (no object)")))?;
+                let target = header_oid(data.data, b"object ").ok_or_else(|| {
+                    PeelError::Other(format!("tag {oid} is malformed (no object)"))
+                })?;
                 id = to_gix(target);
             }
             gix::object::Kind::Tree | gix::object::Kind::Blob => return Ok(None),
         }
     }
-    Err(PeelError::Other(format!("tag chain longer than {MAX_PEEL_DEPTH} at {id}")))
+    Err(PeelError::Other(format!(
+        "tag chain longer than {MAX_PEEL_DEPTH} at {id}"
+    )))
 }
 
 /// Parse the first line of a commit (`tree HEX`) or tag (`object HEX`).
@@ -418,7 +482,12 @@ struct Frame {
 }
 
 /// Load tree `oid` into `buf` (exactly the tree's bytes).
-fn load_tree(repo: &gix::Repository, oid: GitOid, path: &[u8], buf: &mut Vec<u8>) -> Result<(), VcsError> {
+fn load_tree(
+    repo: &gix::Repository,
+    oid: GitOid,
+    path: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), VcsError> {
     let where_ = || {
         if path.is_empty() {
             String::new()
@@ -434,7 +503,11 @@ fn load_tree(repo: &gix::Repository, oid: GitOid, path: &[u8], buf: &mut Vec<u8>
         Ok(Some(data)) => Some((data.kind, data.data.as_ptr() as usize, data.data.len())),
         Ok(None) => None,
         Err(e) => {
-            return Err(VcsError::Git(format!("cannot read tree {oid}{}: {}", where_(), err_msg(&e))));
+            return Err(VcsError::Git(format!(
+                "cannot read tree {oid}{}: {}",
+                where_(),
+                err_msg(&e)
+            )));
         }
     };
     match found {
@@ -442,8 +515,14 @@ fn load_tree(repo: &gix::Repository, oid: GitOid, path: &[u8], buf: &mut Vec<u8>
             settle(buf, ptr, len);
             Ok(())
         }
-        Some((kind, _, _)) => Err(VcsError::Git(format!("object {oid}{} is a {kind}, not a tree", where_()))),
-        None => Err(VcsError::Git(format!("tree {oid}{} does not exist", where_()))),
+        Some((kind, _, _)) => Err(VcsError::Git(format!(
+            "object {oid}{} is a {kind}, not a tree",
+            where_()
+        ))),
+        None => Err(VcsError::Git(format!(
+            "tree {oid}{} does not exist",
+            where_()
+        ))),
     }
 }
 
@@ -490,7 +569,11 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
     let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut data = Vec::new();
     load_tree(repo, root, &path, &mut data)?;
-    let mut stack = vec![Frame { data, pos: 0, prefix_len: 0 }];
+    let mut stack = vec![Frame {
+        data,
+        pos: 0,
+        prefix_len: 0,
+    }];
     while let Some(top) = stack.last_mut() {
         if top.pos >= top.data.len() {
             if let Some(f) = stack.pop() {
@@ -510,7 +593,11 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
         path.truncate(top.prefix_len);
         path.extend_from_slice(&top.data[name]);
         match classify(mode) {
-            Kind::Entry(mode) => out.push(TreeEntry { path: path.clone(), oid: GitOid(oid), mode }),
+            Kind::Entry(mode) => out.push(TreeEntry {
+                path: path.clone(),
+                oid: GitOid(oid),
+                mode,
+            }),
             Kind::Gitlink => {}
             Kind::Tree => {
                 if stack.len() >= MAX_TREE_DEPTH {
@@ -522,7 +609,11 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
                 path.push(b'/');
                 let mut data = spare.pop().unwrap_or_default();
                 load_tree(repo, GitOid(oid), &path, &mut data)?;
-                stack.push(Frame { data, pos: 0, prefix_len: path.len() });
+                stack.push(Frame {
+                    data,
+                    pos: 0,
+                    prefix_len: path.len(),
+                });
             }
         }
     }
@@ -539,7 +630,10 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
 /// an unclosed `[`, a trailing `\`, reversed ranges, POSIX classes like `[[:alpha:]]`
 /// and `\` inside `[...]`.
 fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, VcsError> {
-    let invalid = |reason: &str| VcsError::InvalidGlob { glob: glob.to_owned(), reason: reason.to_owned() };
+    let invalid = |reason: &str| VcsError::InvalidGlob {
+        glob: glob.to_owned(),
+        reason: reason.to_owned(),
+    };
     let mut out = String::with_capacity(glob.len() + 8);
     let mut chars = glob.chars().peekable();
     while let Some(c) = chars.next() {
@@ -577,7 +671,9 @@ fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, VcsError> {
                         }
                         '\\' => return Err(invalid("'\\' inside [...] is not supported")),
                         '[' if chars.peek() == Some(&':') => {
-                            return Err(invalid("character classes like [:alpha:] are not supported"));
+                            return Err(invalid(
+                                "character classes like [:alpha:] are not supported",
+                            ));
                         }
                         k => out.push(k),
                     }
@@ -633,8 +729,14 @@ mod tests {
     fn classify_modes() {
         assert!(matches!(classify(0o100644), Kind::Entry(EntryMode::File)));
         assert!(matches!(classify(0o100664), Kind::Entry(EntryMode::File)));
-        assert!(matches!(classify(0o100755), Kind::Entry(EntryMode::Executable)));
-        assert!(matches!(classify(0o120000), Kind::Entry(EntryMode::Symlink)));
+        assert!(matches!(
+            classify(0o100755),
+            Kind::Entry(EntryMode::Executable)
+        ));
+        assert!(matches!(
+            classify(0o120000),
+            Kind::Entry(EntryMode::Symlink)
+        ));
         assert!(matches!(classify(0o040000), Kind::Tree));
         assert!(matches!(classify(0o160000), Kind::Gitlink));
     }

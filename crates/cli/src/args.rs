@@ -1,0 +1,154 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// grove: regex search over any revision of a git repository, from a
+/// content-addressed index that is shared between revisions.
+#[derive(Parser, Debug)]
+#[command(name = "grove", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  grove search 'fn main'                     search HEAD (indexing it first if needed)
+  grove search -i 'todo|fixme' --rev v2.0    search a tag, case-insensitively
+  grove search -c unsafe --tags 'v*'         count per file across every v* tag
+  grove index --branches '*'                 index every local branch
+  grove check                                verify the index";
+
+#[derive(Args, Debug)]
+pub struct Global {
+    /// The repository (default: the one containing the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Where the index lives (default: <git-dir>/grove).
+    #[arg(long, global = true, value_name = "DIR", env = "GROVE_INDEX_DIR")]
+    pub index_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Index revisions (default HEAD). Blobs already indexed are never re-read.
+    Index(IndexArgs),
+    /// Search revisions for a regex (ripgrep syntax); indexes them first if needed.
+    #[command(visible_alias = "s")]
+    Search(SearchArgs),
+    /// Verify the whole index (checksums and references) and say what is wrong.
+    Check,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// A revision to index (repeatable): branch, tag, sha, HEAD~3, ...
+    #[arg(long, value_name = "REV")]
+    pub rev: Vec<String>,
+    /// Index every tag matching the glob (repeatable), e.g. 'v*'.
+    #[arg(long, value_name = "GLOB")]
+    pub tags: Vec<String>,
+    /// Index every local branch matching the glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub branches: Vec<String>,
+    /// Skip files larger than this (e.g. 2M, 512K); they are reported.
+    #[arg(long, value_name = "SIZE", default_value = "2M")]
+    pub max_filesize: Size,
+    /// Delete the index and build it again.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// A regular expression (ripgrep/Rust regex syntax).
+    #[arg(value_name = "PATTERN", allow_hyphen_values = true)]
+    pub pattern: String,
+    /// A revision to search (repeatable; default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub rev: Vec<String>,
+    /// Search every tag matching the glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub tags: Vec<String>,
+    /// Search every local branch matching the glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub branches: Vec<String>,
+    /// Case-insensitive search.
+    #[arg(short = 'i', long, overrides_with_all = ["smart_case", "case_sensitive"])]
+    pub ignore_case: bool,
+    /// Case-insensitive unless the pattern contains an uppercase letter.
+    #[arg(short = 'S', long, overrides_with_all = ["ignore_case", "case_sensitive"])]
+    pub smart_case: bool,
+    /// Case-sensitive search (the default).
+    #[arg(short = 's', long, overrides_with_all = ["ignore_case", "smart_case"])]
+    pub case_sensitive: bool,
+    /// Treat the pattern as a literal string.
+    #[arg(short = 'F', long)]
+    pub fixed_strings: bool,
+    /// Only match whole words.
+    #[arg(short = 'w', long)]
+    pub word_regexp: bool,
+    /// Let matches span lines.
+    #[arg(short = 'U', long)]
+    pub multiline: bool,
+    /// Only search paths matching the glob; '!GLOB' excludes (repeatable).
+    #[arg(short = 'g', long = "glob", value_name = "GLOB", allow_hyphen_values = true)]
+    pub glob: Vec<String>,
+    /// Lines of context around each match.
+    #[arg(short = 'C', long, value_name = "N")]
+    pub context: Option<usize>,
+    /// Lines of context after each match.
+    #[arg(short = 'A', long, value_name = "N")]
+    pub after_context: Option<usize>,
+    /// Lines of context before each match.
+    #[arg(short = 'B', long, value_name = "N")]
+    pub before_context: Option<usize>,
+    /// Print only the paths of matching files.
+    #[arg(short = 'l', long)]
+    pub files_with_matches: bool,
+    /// Print the number of matching lines per file.
+    #[arg(short = 'c', long)]
+    pub count: bool,
+    /// Stop after N matching lines per file.
+    #[arg(short = 'm', long, value_name = "N")]
+    pub max_count: Option<u64>,
+    /// Accepted for git grep compatibility; line numbers are always shown.
+    #[arg(short = 'n', long = "line-number", hide = true)]
+    pub line_number: bool,
+    /// JSON Lines: one object per matching line, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+    /// Files larger than this are not searched (they are reported).
+    #[arg(long, value_name = "SIZE", default_value = "2M")]
+    pub max_filesize: Size,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// A byte size such as `2M`, `512K` or `1048576`.
+#[derive(Clone, Copy, Debug)]
+pub struct Size(pub u64);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Size, String> {
+        let s = s.trim();
+        let (num, mult) = match s.char_indices().last() {
+            Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+            Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+            Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+            _ => (s, 1),
+        };
+        let n: u64 = num.parse().map_err(|_| format!("invalid size '{s}' (expected e.g. 2M, 512K, 1000)"))?;
+        n.checked_mul(mult).map(Size).ok_or_else(|| format!("size '{s}' is too large"))
+    }
+}

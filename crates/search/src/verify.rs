@@ -1,0 +1,152 @@
+//! Verification: ripgrep's searcher over each candidate blob, in parallel,
+//! each blob once however many revisions and paths hold it.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+use grep_matcher::Matcher;
+use grep_regex::RegexMatcher;
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkContextKind, SinkMatch};
+use grove_segment::Segment;
+use grove_store::ObjectId;
+use rayon::prelude::*;
+
+use crate::{CompiledPattern, OutputMode, SearchError, SearchOptions};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    Match,
+    Context,
+    /// A gap between non-adjacent context groups (`--`).
+    Break,
+}
+
+#[derive(Clone, Debug)]
+pub struct LineHit {
+    pub kind: LineKind,
+    /// 1-based line number of the first line.
+    pub line_number: u64,
+    /// Byte offset of the line in the file.
+    pub offset: u64,
+    /// The line(s), without the final line terminator.
+    pub bytes: Vec<u8>,
+    /// Byte ranges of the matches within `bytes` (match lines only).
+    pub submatches: Vec<(usize, usize)>,
+}
+
+/// Everything found in one blob.
+#[derive(Clone, Debug, Default)]
+pub struct DocMatches {
+    /// Matching lines (what `-c` counts).
+    pub count: u64,
+    /// Empty in `Count` and `FilesWithMatches` modes.
+    pub lines: Vec<LineHit>,
+}
+
+pub(crate) fn verify_all(
+    pattern: &CompiledPattern,
+    segments: &[(ObjectId, Arc<Segment>)],
+    cands: &[(usize, u32)],
+    opts: &SearchOptions,
+) -> Result<HashMap<(ObjectId, u32), Arc<DocMatches>>, SearchError> {
+    let results: Vec<Result<Option<((ObjectId, u32), DocMatches)>, SearchError>> = cands
+        .par_iter()
+        .map_init(
+            || (searcher(pattern, opts), Vec::new()),
+            |(searcher, buf), &(seg, doc)| {
+                let (seg_id, segment) = &segments[seg];
+                segment
+                    .content_into(doc, buf)
+                    .map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
+                let m = search_one(searcher, &pattern.matcher, buf, opts);
+                Ok((m.count > 0).then(|| ((*seg_id, doc), m)))
+            },
+        )
+        .collect();
+    let mut found = HashMap::new();
+    for r in results {
+        if let Some((k, m)) = r? {
+            found.insert(k, Arc::new(m));
+        }
+    }
+    Ok(found)
+}
+
+fn searcher(pattern: &CompiledPattern, opts: &SearchOptions) -> Searcher {
+    let lines = opts.mode == OutputMode::Lines;
+    SearcherBuilder::new()
+        .line_number(true)
+        .multi_line(pattern.multiline)
+        .before_context(if lines { opts.before_context } else { 0 })
+        .after_context(if lines { opts.after_context } else { 0 })
+        // Binary blobs were set aside at index time; search bytes as they are
+        // (no BOM transcoding), like git grep.
+        .binary_detection(BinaryDetection::none())
+        .bom_sniffing(false)
+        .build()
+}
+
+fn search_one(searcher: &mut Searcher, matcher: &RegexMatcher, content: &[u8], opts: &SearchOptions) -> DocMatches {
+    let mut sink = Collect { matcher, opts, out: DocMatches::default() };
+    // Searching an in-memory slice cannot fail with I/O errors, and our sink
+    // never returns an error.
+    let _ = searcher.search_slice(matcher, content, &mut sink);
+    sink.out
+}
+
+struct Collect<'a> {
+    matcher: &'a RegexMatcher,
+    opts: &'a SearchOptions,
+    out: DocMatches,
+}
+
+fn strip_terminator(b: &[u8]) -> &[u8] {
+    b.strip_suffix(b"\n").unwrap_or(b)
+}
+
+impl Sink for Collect<'_> {
+    type Error = io::Error;
+
+    fn matched(&mut self, _: &Searcher, m: &SinkMatch<'_>) -> Result<bool, io::Error> {
+        self.out.count += 1;
+        match self.opts.mode {
+            OutputMode::FilesWithMatches => return Ok(false),
+            OutputMode::Count => {}
+            OutputMode::Lines => {
+                let bytes = strip_terminator(m.bytes());
+                let mut subs = Vec::new();
+                let _ = self.matcher.find_iter(bytes, |r| {
+                    subs.push((r.start(), r.end()));
+                    true
+                });
+                self.out.lines.push(LineHit {
+                    kind: LineKind::Match,
+                    line_number: m.line_number().unwrap_or(0),
+                    offset: m.absolute_byte_offset(),
+                    bytes: bytes.to_vec(),
+                    submatches: subs,
+                });
+            }
+        }
+        Ok(self.opts.max_count.is_none_or(|max| self.out.count < max))
+    }
+
+    fn context(&mut self, _: &Searcher, c: &SinkContext<'_>) -> Result<bool, io::Error> {
+        if !matches!(c.kind(), SinkContextKind::Other) {
+            self.out.lines.push(LineHit {
+                kind: LineKind::Context,
+                line_number: c.line_number().unwrap_or(0),
+                offset: c.absolute_byte_offset(),
+                bytes: strip_terminator(c.bytes()).to_vec(),
+                submatches: Vec::new(),
+            });
+        }
+        Ok(true)
+    }
+
+    fn context_break(&mut self, _: &Searcher) -> Result<bool, io::Error> {
+        self.out.lines.push(LineHit { kind: LineKind::Break, line_number: 0, offset: 0, bytes: Vec::new(), submatches: Vec::new() });
+        Ok(true)
+    }
+}

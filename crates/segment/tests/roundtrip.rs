@@ -1,0 +1,271 @@
+//! Round trips, edge cases and version handling of the segment format.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use grove_base::{ContentId, GitOid};
+use grove_ngram::{trigrams_of, Trigram};
+use grove_segment::*;
+
+/// Small deterministic PRNG (xorshift64*), so tests need no extra crates.
+pub struct Rng(u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Source-like text mixed with random bytes, upper case, and tiny docs.
+fn random_docs(n: usize, seed: u64) -> Vec<Vec<u8>> {
+    const WORDS: &[&str] = &[
+        "fn", "let", "mut", "impl", "struct", "Segment", "postings", "trigram", "return", "match",
+        "self", "u32", "Vec<u8>", "{", "}", "(", ")", ";", "\n", "    ", "QUERY", "Ünïcödé", "🦀",
+    ];
+    let mut rng = Rng(seed | 1);
+    (0..n)
+        .map(|_| {
+            let len = match rng.below(10) {
+                0 => rng.below(4) as usize,
+                1..=7 => rng.below(2_000) as usize,
+                _ => rng.below(20_000) as usize,
+            };
+            let mut d = Vec::with_capacity(len);
+            let binary = rng.below(8) == 0;
+            while d.len() < len {
+                if binary {
+                    d.push(rng.next() as u8);
+                } else {
+                    d.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
+                    if rng.below(4) == 0 {
+                        d.push(b' ');
+                    }
+                }
+            }
+            d.truncate(len);
+            d
+        })
+        .collect()
+}
+
+fn oid(i: usize) -> GitOid {
+    let mut o = [0u8; 20];
+    o[..8].copy_from_slice(&(i as u64 * 0x9e37_79b9).to_le_bytes());
+    GitOid(o)
+}
+
+fn build(docs: &[Vec<u8>], level: i32) -> Vec<u8> {
+    let mut w = SegmentWriter::new();
+    let mut raw = 0;
+    for (i, d) in docs.iter().enumerate() {
+        let p = PreparedDoc::new(DocInput { content_id: ContentId::of(d), git_oid: oid(i), content: d }, level);
+        assert_eq!(p.raw_len(), d.len() as u64);
+        assert!(p.compressed_len() > 0);
+        assert_eq!(w.add(p), i as u32);
+        raw += d.len() as u64;
+        assert_eq!(w.raw_bytes(), raw);
+    }
+    assert_eq!(w.len() as usize, docs.len());
+    w.finish()
+}
+
+fn open(bytes: Vec<u8>) -> Result<Segment, SegmentError> {
+    Segment::open(Arc::new(bytes))
+}
+
+/// trigram → sorted doc ids, by brute force.
+fn brute_postings(docs: &[Vec<u8>]) -> BTreeMap<Trigram, Vec<u32>> {
+    let mut m: BTreeMap<Trigram, Vec<u32>> = BTreeMap::new();
+    let mut t = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        trigrams_of(d, &mut t);
+        for &x in &t {
+            m.entry(x).or_default().push(i as u32);
+        }
+    }
+    m
+}
+
+fn check_all(seg: &Segment, docs: &[Vec<u8>]) {
+    assert_eq!(seg.num_docs() as usize, docs.len());
+    let mut buf = vec![1, 2, 3];
+    for (i, d) in docs.iter().enumerate() {
+        let e = seg.doc(i as u32);
+        assert_eq!(e.content_id, ContentId::of(d));
+        assert_eq!(e.git_oid, oid(i));
+        assert_eq!(e.size, d.len() as u64);
+        seg.content_into(i as u32, &mut buf).unwrap();
+        assert_eq!(&buf, d, "content of doc {i}");
+    }
+    let expected = brute_postings(docs);
+    for (&t, ids) in &expected {
+        let got: Vec<u32> = seg.postings(t).unwrap().iter().collect();
+        assert_eq!(&got, ids, "postings of {t:06x}");
+    }
+    // Absent trigrams (and values outside the 24-bit space) give empty lists.
+    let mut rng = Rng(77);
+    let mut absent = 0;
+    while absent < 200 {
+        let t = rng.next() as u32 & 0x00ff_ffff;
+        if !expected.contains_key(&t) {
+            assert!(seg.postings(t).unwrap().is_empty());
+            absent += 1;
+        }
+    }
+    assert!(seg.postings(0x0100_0000).unwrap().is_empty());
+    assert!(seg.postings(u32::MAX).unwrap().is_empty());
+
+    let stats = seg.verify().unwrap();
+    assert_eq!(stats, seg.stats());
+    assert_eq!(stats.num_docs as usize, docs.len());
+    assert_eq!(stats.raw_bytes, docs.iter().map(|d| d.len() as u64).sum::<u64>());
+    assert_eq!(stats.num_trigrams as usize, expected.len());
+    assert_eq!(stats.docs_bytes, 80 * docs.len() as u64);
+    assert_eq!(
+        stats.file_bytes,
+        16 + 112 + stats.docs_bytes + stats.dict_bytes + stats.postings_bytes + stats.content_bytes
+    );
+}
+
+#[test]
+fn round_trip_random_docs() {
+    let docs = random_docs(300, 1);
+    let seg = open(build(&docs, 3)).unwrap();
+    check_all(&seg, &docs);
+}
+
+#[test]
+fn round_trip_other_zstd_levels() {
+    let docs = random_docs(40, 2);
+    for level in [-5, 1, 19] {
+        check_all(&open(build(&docs, level)).unwrap(), &docs);
+    }
+}
+
+#[test]
+fn round_trip_dense_postings_use_runs_and_many_containers() {
+    // 70k docs sharing trigrams: long runs and more than one roaring container,
+    // plus lists of every length 1, 2, 3 (inline and roaring encodings).
+    let mut docs: Vec<Vec<u8>> = (0..70_000).map(|i| format!("abc{}", i % 97).into_bytes()).collect();
+    docs[5] = b"zzq".to_vec();
+    docs[6] = b"yyq yyq".to_vec();
+    docs[69_999] = b"yyq".to_vec();
+    let bytes = build(&docs, 1);
+    let seg = open(bytes).unwrap();
+    let expected = brute_postings(&docs);
+    for (&t, ids) in &expected {
+        let got: Vec<u32> = seg.postings(t).unwrap().iter().collect();
+        assert_eq!(&got, ids);
+    }
+    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().len(), 69_997);
+    assert_eq!(seg.postings(grove_ngram::pack(b'z', b'z', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![5]);
+    assert_eq!(seg.postings(grove_ngram::pack(b'y', b'y', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![6, 69_999]);
+    seg.verify().unwrap();
+}
+
+#[test]
+fn empty_segment() {
+    let bytes = SegmentWriter::new().finish();
+    let seg = open(bytes).unwrap();
+    assert_eq!(seg.num_docs(), 0);
+    assert!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().is_empty());
+    let mut buf = Vec::new();
+    assert!(matches!(seg.content_into(0, &mut buf), Err(SegmentError::NoSuchDoc { doc: 0, num_docs: 0 })));
+    let stats = seg.verify().unwrap();
+    assert_eq!(stats.num_docs, 0);
+    assert_eq!(stats.raw_bytes, 0);
+    assert_eq!(stats.num_trigrams, 0);
+}
+
+#[test]
+fn tiny_docs() {
+    let docs: Vec<Vec<u8>> = vec![b"".to_vec(), b"a".to_vec(), b"ab".to_vec(), b"abc".to_vec(), b"".to_vec(), b"AbC".to_vec()];
+    let seg = open(build(&docs, 3)).unwrap();
+    check_all(&seg, &docs);
+    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().iter().collect::<Vec<_>>(), vec![3, 5]);
+    let mut buf = vec![9; 10];
+    seg.content_into(0, &mut buf).unwrap();
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn output_is_deterministic() {
+    let docs = random_docs(50, 3);
+    assert_eq!(build(&docs, 3), build(&docs, 3));
+}
+
+#[test]
+fn version_mismatch_is_refused() {
+    let mut bytes = build(&random_docs(5, 4), 3);
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    match open(bytes) {
+        Err(SegmentError::UnsupportedVersion { found: 2, supported }) => assert_eq!(supported, FORMAT_VERSION),
+        other => panic!("expected UnsupportedVersion, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_magic_and_truncation() {
+    let bytes = build(&random_docs(5, 5), 3);
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    assert!(matches!(open(b), Err(SegmentError::BadMagic)));
+    assert!(matches!(open(b"not a segment at all".to_vec()), Err(SegmentError::BadMagic)));
+    assert!(matches!(open(Vec::new()), Err(SegmentError::Truncated)));
+    assert!(matches!(open(bytes[..bytes.len() - 1].to_vec()), Err(SegmentError::Truncated)));
+    assert!(matches!(open(bytes[..20].to_vec()), Err(SegmentError::Truncated)));
+}
+
+#[test]
+fn verify_catches_wrong_content_id() {
+    let docs = random_docs(3, 6);
+    let mut w = SegmentWriter::new();
+    for (i, d) in docs.iter().enumerate() {
+        let id = if i == 1 { ContentId([7; 32]) } else { ContentId::of(d) };
+        w.add(PreparedDoc::new(DocInput { content_id: id, git_oid: oid(i), content: d }, 3));
+    }
+    let seg = open(w.finish()).unwrap();
+    assert!(matches!(seg.verify(), Err(SegmentError::BadContent { doc: 1, .. })));
+}
+
+#[test]
+fn content_section_corruption_is_caught_per_doc() {
+    let docs: Vec<Vec<u8>> = (0..4).map(|i| format!("fn main() {{ println!(\"{i}\"); }}\n").repeat(50).into_bytes()).collect();
+    let mut bytes = build(&docs, 3);
+    let seg = open(bytes.clone()).unwrap();
+    let content_len = seg.stats().content_bytes as usize;
+    // Flip a byte in the middle of doc 2's frame (frames are laid out in order).
+    let per = content_len / 4;
+    bytes[16 + 2 * per + per / 2] ^= 0x40;
+    let seg = open(bytes).unwrap(); // content is not checked by open
+    let mut buf = Vec::new();
+    assert!(matches!(seg.content_into(2, &mut buf), Err(SegmentError::BadContent { doc: 2, .. })));
+    assert!(buf.is_empty());
+    seg.content_into(1, &mut buf).unwrap();
+    assert_eq!(buf, docs[1]);
+    assert!(seg.verify().is_err());
+}
+
+#[test]
+fn segments_share_across_threads() {
+    let docs = random_docs(20, 8);
+    let seg = Arc::new(open(build(&docs, 3)).unwrap());
+    std::thread::scope(|s| {
+        for k in 0..2 {
+            let seg = seg.clone();
+            let docs = &docs;
+            s.spawn(move || {
+                let mut buf = Vec::new();
+                for i in (k..docs.len()).step_by(2) {
+                    seg.content_into(i as u32, &mut buf).unwrap();
+                    assert_eq!(&buf, &docs[i]);
+                }
+            });
+        }
+    });
+}
