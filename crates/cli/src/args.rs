@@ -58,6 +58,9 @@ pub struct IndexArgs {
     /// Delete the index and build it again.
     #[arg(long)]
     pub rebuild: bool,
+    /// Print the time spent in each phase.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug)]

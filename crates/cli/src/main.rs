@@ -90,6 +90,11 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
         if s.segments_written == 1 { "" } else { "s" },
         s.elapsed.as_secs_f64()
     );
+    if a.verbose {
+        for (name, d) in &s.phases {
+            eprintln!("  {name:<16} {:>8.1} ms", d.as_secs_f64() * 1000.0);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

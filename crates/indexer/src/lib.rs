@@ -50,7 +50,7 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { max_file_size: 2 << 20, zstd_level: 3, segment_target_bytes: 128 << 20 }
+        IndexOptions { max_file_size: 2 << 20, zstd_level: 1, segment_target_bytes: 128 << 20 }
     }
 }
 
@@ -82,6 +82,8 @@ pub struct IndexSummary {
     pub skipped: u64,
     pub segments_written: usize,
     pub elapsed: Duration,
+    /// Wall time per phase, for `grove index --verbose` and benchmarks.
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 /// Where a blob's indexed content lives.
@@ -126,6 +128,11 @@ impl<'a> Indexer<'a> {
             return Ok(summary);
         }
 
+        let mut phase = Instant::now();
+        let mut lap = |summary: &mut IndexSummary, name: &'static str| {
+            summary.phases.push((name, phase.elapsed()));
+            phase = Instant::now();
+        };
         // Trees of every commit to index; distinct trees are listed once.
         let mut trees: HashMap<GitOid, Arc<Vec<grove_vcs::TreeEntry>>> = HashMap::new();
         for c in &todo {
@@ -134,7 +141,9 @@ impl<'a> Indexer<'a> {
             }
         }
 
+        lap(&mut summary, "list trees");
         let mut memo = self.load_memo()?;
+        lap(&mut summary, "load memo");
         let mut wanted: Vec<GitOid> = Vec::new();
         let mut wanted_set = HashSet::new();
         for entries in trees.values() {
@@ -148,6 +157,7 @@ impl<'a> Indexer<'a> {
         if !wanted.is_empty() {
             self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
         }
+        lap(&mut summary, "index blobs");
 
         // One snapshot per commit, then all refs in one atomic swap.
         let mut new_refs = Vec::new();
@@ -157,11 +167,13 @@ impl<'a> Indexer<'a> {
             let id = snapshot.store(self.store)?;
             new_refs.push((commit_ref(c.oid), id));
         }
+        lap(&mut summary, "write snapshots");
         update_refs(self.store, |refs| {
             for (name, id) in new_refs {
                 refs.set(name, id);
             }
         })?;
+        lap(&mut summary, "update refs");
         summary.snapshots = self.snapshot_ids(commits)?;
         summary.elapsed = started.elapsed();
         Ok(summary)
@@ -262,8 +274,12 @@ impl<'a> Indexer<'a> {
         memo: &mut HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
+        let t = Instant::now();
         let bytes = writer.finish();
+        summary.phases.push(("finish segment", t.elapsed()));
+        let t = Instant::now();
         let seg_id = self.store.put(Kind::Segment, &bytes)?;
+        summary.phases.push(("write segment", t.elapsed()));
         summary.segments_written += 1;
         for (oid, doc, size) in pending.drain(..) {
             memo.insert(oid, Known::Doc { segment: seg_id, doc, size });

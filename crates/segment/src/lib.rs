@@ -14,8 +14,10 @@
 //! * doc table: fixed 80-byte records (content id, git oid, raw size, content
 //!   offset and length).
 //! * dictionary: an `fst::Map` from the 3-byte big-endian trigram to a tagged
-//!   value: either the offset of a serialized `RoaringBitmap` in the postings
-//!   section, or one or two doc ids stored inline.
+//!   value: one or two doc ids stored inline, or the offset of a posting
+//!   record in the postings section.
+//! * postings: per list, the smallest of delta-varint, bitset or serialized
+//!   `RoaringBitmap` (see `postings.rs`); readers always get a `RoaringBitmap`.
 //! * footer: offset, length and crc32 of every section, the doc count, its own
 //!   crc32 and a trailing magic.
 //!
@@ -24,7 +26,9 @@
 //! before anything is parsed, so the fst is never built over unchecked bytes.
 //! Content is checked per doc when it is read (zstd frame checksum and
 //! decompressed length). [`Segment::verify`] is the deep check used by
-//! `grove check`. Corrupt input yields `Err`, never a panic.
+//! `grove check`. Corrupt input yields `Err`, never a panic (fst lookups on a
+//! crafted dictionary that passes the crc are additionally guarded by
+//! `catch_unwind`).
 //!
 //! Architecture invariant: no file I/O here. Readers take byte slices; the
 //! store names, writes and maps the files.
@@ -168,8 +172,10 @@ fn compress_frame(content: &[u8], level: i32, out: &mut Vec<u8>) {
         let mut c = c.borrow_mut();
         let fresh = || {
             let mut z = zstd::bulk::Compressor::new(level).expect("zstd compressor");
-            z.set_parameter(zstd_safe::CParameter::ChecksumFlag(true)).expect("zstd checksum flag");
-            z.set_parameter(zstd_safe::CParameter::ContentSizeFlag(true)).expect("zstd size flag");
+            z.set_parameter(zstd_safe::CParameter::ChecksumFlag(true))
+                .expect("zstd checksum flag");
+            z.set_parameter(zstd_safe::CParameter::ContentSizeFlag(true))
+                .expect("zstd size flag");
             (level, z)
         };
         let (lvl, z) = c.get_or_insert_with(fresh);
@@ -179,7 +185,8 @@ fn compress_frame(content: &[u8], level: i32, out: &mut Vec<u8>) {
         }
         out.clear();
         out.reserve(zstd_safe::compress_bound(content.len()));
-        z.compress_to_buffer(content, out).expect("zstd compression into a compress_bound buffer");
+        z.compress_to_buffer(content, out)
+            .expect("zstd compression into a compress_bound buffer");
     })
 }
 
@@ -253,23 +260,33 @@ impl SegmentWriter {
     pub fn new() -> Self {
         let mut out = Vec::new();
         out.extend_from_slice(&[0u8; HEADER_LEN]);
-        SegmentWriter { out, docs: Vec::new(), num_docs: 0, raw_bytes: 0, pairs: Vec::new() }
+        SegmentWriter {
+            out,
+            docs: Vec::new(),
+            num_docs: 0,
+            raw_bytes: 0,
+            pairs: Vec::new(),
+        }
     }
 
     /// Appends a doc and returns its id (0, 1, 2, … in call order).
     pub fn add(&mut self, doc: PreparedDoc) -> u32 {
         let id = self.num_docs;
-        self.num_docs = id.checked_add(1).expect("more than u32::MAX docs in one segment");
+        self.num_docs = id
+            .checked_add(1)
+            .expect("more than u32::MAX docs in one segment");
         let content_off = (self.out.len() - HEADER_LEN) as u64;
         self.out.extend_from_slice(&doc.compressed);
         self.docs.extend_from_slice(&doc.content_id.0);
         self.docs.extend_from_slice(&doc.git_oid.0);
         self.docs.extend_from_slice(&doc.raw_len.to_le_bytes());
         self.docs.extend_from_slice(&content_off.to_le_bytes());
-        self.docs.extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
+        self.docs
+            .extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
         self.docs.extend_from_slice(&0u32.to_le_bytes());
         self.raw_bytes += doc.raw_len;
-        self.pairs.extend(doc.trigrams.iter().map(|&t| (t as u64) << 32 | id as u64));
+        self.pairs
+            .extend(doc.trigrams.iter().map(|&t| (t as u64) << 32 | id as u64));
         id
     }
 
@@ -288,7 +305,13 @@ impl SegmentWriter {
 
     /// Serializes the whole segment file.
     pub fn finish(self) -> Vec<u8> {
-        let SegmentWriter { mut out, docs, num_docs, raw_bytes: _, pairs } = self;
+        let SegmentWriter {
+            mut out,
+            docs,
+            num_docs,
+            raw_bytes: _,
+            pairs,
+        } = self;
 
         // Pairs were added in doc order, so a stable sort by trigram leaves
         // every trigram's doc ids increasing.
@@ -309,7 +332,8 @@ impl SegmentWriter {
                     off << 2 | TAG_RECORD
                 }
             };
-            dict.insert(trigram_key(t), value).expect("trigrams inserted in increasing order");
+            dict.insert(trigram_key(t), value)
+                .expect("trigrams inserted in increasing order");
         }
         let dict = dict.into_inner().expect("fst into Vec");
 
@@ -433,7 +457,9 @@ pub struct Segment {
 
 impl fmt::Debug for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Segment").field("stats", &self.stats()).finish()
+        f.debug_struct("Segment")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -486,7 +512,10 @@ impl Segment {
         }
         let version = u32_at(b, 8);
         if version != FORMAT_VERSION {
-            return Err(SegmentError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+            return Err(SegmentError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         if u32_at(b, 12) != 0 {
             return Err(corrupt("unknown header flags"));
@@ -507,12 +536,17 @@ impl Segment {
         let mut expect = HEADER_LEN as u64;
         for i in 0..4 {
             let d = &footer[i * 24..i * 24 + 24];
-            let (off, len, crc, reserved) = (u64_at(d, 0), u64_at(d, 8), u32_at(d, 16), u32_at(d, 20));
+            let (off, len, crc, reserved) =
+                (u64_at(d, 0), u64_at(d, 8), u32_at(d, 16), u32_at(d, 20));
             if off != expect || reserved != 0 {
-                return Err(corrupt(format!("bad {} section descriptor", SECTION_NAMES[i])));
+                return Err(corrupt(format!(
+                    "bad {} section descriptor",
+                    SECTION_NAMES[i]
+                )));
             }
             let end = off.checked_add(len).filter(|&e| e <= footer_at as u64);
-            let end = end.ok_or_else(|| corrupt(format!("{} section out of bounds", SECTION_NAMES[i])))?;
+            let end =
+                end.ok_or_else(|| corrupt(format!("{} section out of bounds", SECTION_NAMES[i])))?;
             sections[i] = off as usize..end as usize;
             crcs[i] = crc;
             expect = end;
@@ -522,7 +556,9 @@ impl Segment {
         }
         for i in [S_DOCS, S_DICT, S_POSTINGS] {
             if crc32fast::hash(&b[sections[i].clone()]) != crcs[i] {
-                return Err(SegmentError::ChecksumMismatch { section: SECTION_NAMES[i] });
+                return Err(SegmentError::ChecksumMismatch {
+                    section: SECTION_NAMES[i],
+                });
             }
         }
 
@@ -538,22 +574,39 @@ impl Segment {
             if r.off != content_pos || r.reserved != 0 {
                 return Err(corrupt(format!("bad doc record {i}")));
             }
-            content_pos = r.off.checked_add(r.len).ok_or_else(|| corrupt(format!("bad doc record {i}")))?;
-            if r.entry.size as u128 > r.len as u128 * MAX_ZSTD_RATIO || usize::try_from(r.entry.size).is_err() {
+            content_pos = r
+                .off
+                .checked_add(r.len)
+                .ok_or_else(|| corrupt(format!("bad doc record {i}")))?;
+            if r.entry.size as u128 > r.len as u128 * MAX_ZSTD_RATIO
+                || usize::try_from(r.entry.size).is_err()
+            {
                 return Err(corrupt(format!("doc {i}: impossible size")));
             }
-            raw_bytes = raw_bytes.checked_add(r.entry.size).ok_or_else(|| corrupt("raw size overflow"))?;
+            raw_bytes = raw_bytes
+                .checked_add(r.entry.size)
+                .ok_or_else(|| corrupt("raw size overflow"))?;
         }
         if content_pos != sections[S_CONTENT].len() as u64 {
             return Err(corrupt("doc records do not cover the content section"));
         }
 
-        let dict_bytes = Slice { bytes: bytes.clone(), range: sections[S_DICT].clone() };
+        let dict_bytes = Slice {
+            bytes: bytes.clone(),
+            range: sections[S_DICT].clone(),
+        };
         let dict = catch_unwind(AssertUnwindSafe(|| fst::Map::new(dict_bytes)))
             .map_err(|_| corrupt("malformed dictionary"))?
             .map_err(|e| corrupt(format!("dictionary: {e}")))?;
 
-        Ok(Segment { bytes, num_docs, raw_bytes, sections, crcs, dict })
+        Ok(Segment {
+            bytes,
+            num_docs,
+            raw_bytes,
+            sections,
+            crcs,
+            dict,
+        })
     }
 
     #[inline]
@@ -577,7 +630,11 @@ impl Segment {
 
     /// The doc table entry of `id`. Panics if `id >= num_docs()`.
     pub fn doc(&self, id: u32) -> DocEntry {
-        assert!(id < self.num_docs, "doc id {id} out of range (segment has {} docs)", self.num_docs);
+        assert!(
+            id < self.num_docs,
+            "doc id {id} out of range (segment has {} docs)",
+            self.num_docs
+        );
         self.record(id).entry
     }
 
@@ -597,13 +654,17 @@ impl Segment {
     /// with matching checksums) could get here malformed; turn that into an
     /// error rather than a crash.
     fn dict_get(&self, key: [u8; 3]) -> Result<Option<u64>, SegmentError> {
-        catch_unwind(AssertUnwindSafe(|| self.dict.get(key))).map_err(|_| corrupt("malformed dictionary"))
+        catch_unwind(AssertUnwindSafe(|| self.dict.get(key)))
+            .map_err(|_| corrupt("malformed dictionary"))
     }
 
     /// Visits every dictionary entry in key order with a walk bounded to depth
     /// 3 (a crafted fst could hold cycles, which a stream would follow
     /// forever). Checks that every key is exactly 3 bytes.
-    fn walk_dict(&self, f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>) -> Result<(), SegmentError> {
+    fn walk_dict(
+        &self,
+        f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>,
+    ) -> Result<(), SegmentError> {
         fn walk(
             fst: &fst::raw::Fst<Slice>,
             node: fst::raw::Node<'_>,
@@ -615,14 +676,16 @@ impl Segment {
         ) -> Result<(), SegmentError> {
             let bad = || corrupt("dictionary has a key that is not a trigram");
             if depth == 3 {
-                if !node.is_final() || node.len() != 0 {
+                if !node.is_final() || !node.is_empty() {
                     return Err(bad());
                 }
                 *count += 1;
-                let v = out.checked_add(node.final_output().value()).ok_or_else(bad)?;
+                let v = out
+                    .checked_add(node.final_output().value())
+                    .ok_or_else(bad)?;
                 return f(key, v);
             }
-            if node.is_final() || node.len() == 0 {
+            if node.is_final() || node.is_empty() {
                 return Err(bad());
             }
             let mut last: Option<u8> = None;
@@ -632,7 +695,15 @@ impl Segment {
                 }
                 last = Some(t.inp);
                 let out = out.checked_add(t.out.value()).ok_or_else(bad)?;
-                walk(fst, fst.node(t.addr), depth + 1, key << 8 | t.inp as u32, out, f, count)?;
+                walk(
+                    fst,
+                    fst.node(t.addr),
+                    depth + 1,
+                    key << 8 | t.inp as u32,
+                    out,
+                    f,
+                    count,
+                )?;
             }
             Ok(())
         }
@@ -642,14 +713,20 @@ impl Segment {
             if fst.is_empty() {
                 // An empty map's root is a non-final node without transitions.
                 let root = fst.root();
-                return if root.is_final() || root.len() != 0 { Err(corrupt("malformed empty dictionary")) } else { Ok(()) };
+                return if root.is_final() || !root.is_empty() {
+                    Err(corrupt("malformed empty dictionary"))
+                } else {
+                    Ok(())
+                };
             }
             walk(fst, fst.root(), 0, 0, 0, f, &mut count)
         }));
         match res {
             Err(_) => Err(corrupt("malformed dictionary")),
             Ok(Err(e)) => Err(e),
-            Ok(Ok(())) if count != fst.len() as u64 => Err(corrupt("dictionary length differs from its entries")),
+            Ok(Ok(())) if count != fst.len() as u64 => {
+                Err(corrupt("dictionary length differs from its entries"))
+            }
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -694,10 +771,16 @@ impl Segment {
     pub fn content_into(&self, id: u32, buf: &mut Vec<u8>) -> Result<(), SegmentError> {
         buf.clear();
         if id >= self.num_docs {
-            return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
+            return Err(SegmentError::NoSuchDoc {
+                doc: id,
+                num_docs: self.num_docs,
+            });
         }
         let r = self.record(id);
-        let bad = |reason: &str| SegmentError::BadContent { doc: id, reason: reason.to_string() };
+        let bad = |reason: &str| SegmentError::BadContent {
+            doc: id,
+            reason: reason.to_string(),
+        };
         // Bounds were checked by `open`.
         let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
         // Exactly one zstd frame (magic 0xFD2FB528), with the checksum flag set
@@ -720,7 +803,10 @@ impl Segment {
             if d.is_none() {
                 *d = Some(zstd::bulk::Decompressor::new().map_err(|e| bad(&e.to_string()))?);
             }
-            d.as_mut().unwrap().decompress_to_buffer(frame, buf).map_err(|e| bad(&e.to_string()))
+            d.as_mut()
+                .unwrap()
+                .decompress_to_buffer(frame, buf)
+                .map_err(|e| bad(&e.to_string()))
         });
         match res {
             Ok(n) if n == size && buf.len() == size => Ok(()),
@@ -741,12 +827,15 @@ impl Segment {
     /// id) and that postings equal the trigrams of the contents (compared by
     /// an order-independent fingerprint of all (trigram, doc) pairs).
     pub fn verify(&self) -> Result<SegmentStats, SegmentError> {
-        for i in 0..4 {
+        for (i, &section) in SECTION_NAMES.iter().enumerate() {
             if crc32fast::hash(self.section(i)) != self.crcs[i] {
-                return Err(SegmentError::ChecksumMismatch { section: SECTION_NAMES[i] });
+                return Err(SegmentError::ChecksumMismatch { section });
             }
         }
-        self.dict.as_fst().verify().map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        self.dict
+            .as_fst()
+            .verify()
+            .map_err(|e| corrupt(format!("dictionary: {e}")))?;
 
         let mut index_print = Fingerprint::default();
         let mut post_pos = 0usize;
@@ -773,7 +862,10 @@ impl Segment {
         for id in 0..self.num_docs {
             self.content_into(id, &mut buf)?;
             if ContentId::of(&buf) != self.record(id).entry.content_id {
-                return Err(SegmentError::BadContent { doc: id, reason: "blake3 differs from the content id".into() });
+                return Err(SegmentError::BadContent {
+                    doc: id,
+                    reason: "blake3 differs from the content id".into(),
+                });
             }
             doc_trigrams(&buf, &mut tris);
             for &t in &tris {
@@ -781,7 +873,9 @@ impl Segment {
             }
         }
         if index_print != content_print {
-            return Err(corrupt("postings do not match the trigrams of the contents"));
+            return Err(corrupt(
+                "postings do not match the trigrams of the contents",
+            ));
         }
         Ok(self.stats())
     }
@@ -832,7 +926,13 @@ mod tests {
 
     #[test]
     fn doc_trigrams_equals_trigrams_of() {
-        let mut docs: Vec<Vec<u8>> = vec![vec![], b"a".to_vec(), b"ab".to_vec(), b"abc".to_vec(), b"aBcAbC".to_vec()];
+        let mut docs: Vec<Vec<u8>> = vec![
+            vec![],
+            b"a".to_vec(),
+            b"ab".to_vec(),
+            b"abc".to_vec(),
+            b"aBcAbC".to_vec(),
+        ];
         let mut x: u64 = 0x1234_5678;
         for len in [3usize, 10, 100, 5000, 70_000] {
             for alphabet in [2u64, 4, 30, 256] {
@@ -884,7 +984,10 @@ mod tests {
     #[test]
     fn footer_layout_is_fixed() {
         let seg = SegmentWriter::new().finish();
-        assert_eq!(seg.len(), HEADER_LEN + FOOTER_LEN + fst::MapBuilder::memory().into_inner().unwrap().len());
+        assert_eq!(
+            seg.len(),
+            HEADER_LEN + FOOTER_LEN + fst::MapBuilder::memory().into_inner().unwrap().len()
+        );
         assert_eq!(&seg[..8], b"GROVESEG");
         assert_eq!(&seg[seg.len() - 8..], b"GSEG_END");
     }

@@ -10,22 +10,43 @@ use grove_segment::*;
 /// Small deterministic PRNG (xorshift64*), so tests need no extra crates.
 pub struct Rng(u64);
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
 /// Source-like text mixed with random bytes, upper case, and tiny docs.
 fn random_docs(n: usize, seed: u64) -> Vec<Vec<u8>> {
     const WORDS: &[&str] = &[
-        "fn", "let", "mut", "impl", "struct", "Segment", "postings", "trigram", "return", "match",
-        "self", "u32", "Vec<u8>", "{", "}", "(", ")", ";", "\n", "    ", "QUERY", "Ünïcödé", "🦀",
+        "fn",
+        "let",
+        "mut",
+        "impl",
+        "struct",
+        "Segment",
+        "postings",
+        "trigram",
+        "return",
+        "match",
+        "self",
+        "u32",
+        "Vec<u8>",
+        "{",
+        "}",
+        "(",
+        ")",
+        ";",
+        "\n",
+        "    ",
+        "QUERY",
+        "Ünïcödé",
+        "🦀",
     ];
     let mut rng = Rng(seed | 1);
     (0..n)
@@ -39,7 +60,7 @@ fn random_docs(n: usize, seed: u64) -> Vec<Vec<u8>> {
             let binary = rng.below(8) == 0;
             while d.len() < len {
                 if binary {
-                    d.push(rng.next() as u8);
+                    d.push(rng.next_u64() as u8);
                 } else {
                     d.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes());
                     if rng.below(4) == 0 {
@@ -63,7 +84,14 @@ fn build(docs: &[Vec<u8>], level: i32) -> Vec<u8> {
     let mut w = SegmentWriter::new();
     let mut raw = 0;
     for (i, d) in docs.iter().enumerate() {
-        let p = PreparedDoc::new(DocInput { content_id: ContentId::of(d), git_oid: oid(i), content: d }, level);
+        let p = PreparedDoc::new(
+            DocInput {
+                content_id: ContentId::of(d),
+                git_oid: oid(i),
+                content: d,
+            },
+            level,
+        );
         assert_eq!(p.raw_len(), d.len() as u64);
         assert!(p.compressed_len() > 0);
         assert_eq!(w.add(p), i as u32);
@@ -111,7 +139,7 @@ fn check_all(seg: &Segment, docs: &[Vec<u8>]) {
     let mut rng = Rng(77);
     let mut absent = 0;
     while absent < 200 {
-        let t = rng.next() as u32 & 0x00ff_ffff;
+        let t = rng.next_u64() as u32 & 0x00ff_ffff;
         if !expected.contains_key(&t) {
             assert!(seg.postings(t).unwrap().is_empty());
             absent += 1;
@@ -123,7 +151,10 @@ fn check_all(seg: &Segment, docs: &[Vec<u8>]) {
     let stats = seg.verify().unwrap();
     assert_eq!(stats, seg.stats());
     assert_eq!(stats.num_docs as usize, docs.len());
-    assert_eq!(stats.raw_bytes, docs.iter().map(|d| d.len() as u64).sum::<u64>());
+    assert_eq!(
+        stats.raw_bytes,
+        docs.iter().map(|d| d.len() as u64).sum::<u64>()
+    );
     assert_eq!(stats.num_trigrams as usize, expected.len());
     assert_eq!(stats.docs_bytes, 80 * docs.len() as u64);
     assert_eq!(
@@ -151,7 +182,9 @@ fn round_trip_other_zstd_levels() {
 fn round_trip_dense_postings_use_runs_and_many_containers() {
     // 70k docs sharing trigrams: long runs and more than one roaring container,
     // plus lists of every length 1, 2, 3 (inline and roaring encodings).
-    let mut docs: Vec<Vec<u8>> = (0..70_000).map(|i| format!("abc{}", i % 97).into_bytes()).collect();
+    let mut docs: Vec<Vec<u8>> = (0..70_000)
+        .map(|i| format!("abc{}", i % 97).into_bytes())
+        .collect();
     docs[5] = b"zzq".to_vec();
     docs[6] = b"yyq yyq".to_vec();
     docs[69_999] = b"yyq".to_vec();
@@ -162,9 +195,26 @@ fn round_trip_dense_postings_use_runs_and_many_containers() {
         let got: Vec<u32> = seg.postings(t).unwrap().iter().collect();
         assert_eq!(&got, ids);
     }
-    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().len(), 69_997);
-    assert_eq!(seg.postings(grove_ngram::pack(b'z', b'z', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![5]);
-    assert_eq!(seg.postings(grove_ngram::pack(b'y', b'y', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![6, 69_999]);
+    assert_eq!(
+        seg.postings(grove_ngram::pack(b'a', b'b', b'c'))
+            .unwrap()
+            .len(),
+        69_997
+    );
+    assert_eq!(
+        seg.postings(grove_ngram::pack(b'z', b'z', b'q'))
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![5]
+    );
+    assert_eq!(
+        seg.postings(grove_ngram::pack(b'y', b'y', b'q'))
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![6, 69_999]
+    );
     seg.verify().unwrap();
 }
 
@@ -173,9 +223,18 @@ fn empty_segment() {
     let bytes = SegmentWriter::new().finish();
     let seg = open(bytes).unwrap();
     assert_eq!(seg.num_docs(), 0);
-    assert!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().is_empty());
+    assert!(seg
+        .postings(grove_ngram::pack(b'a', b'b', b'c'))
+        .unwrap()
+        .is_empty());
     let mut buf = Vec::new();
-    assert!(matches!(seg.content_into(0, &mut buf), Err(SegmentError::NoSuchDoc { doc: 0, num_docs: 0 })));
+    assert!(matches!(
+        seg.content_into(0, &mut buf),
+        Err(SegmentError::NoSuchDoc {
+            doc: 0,
+            num_docs: 0
+        })
+    ));
     let stats = seg.verify().unwrap();
     assert_eq!(stats.num_docs, 0);
     assert_eq!(stats.raw_bytes, 0);
@@ -184,10 +243,23 @@ fn empty_segment() {
 
 #[test]
 fn tiny_docs() {
-    let docs: Vec<Vec<u8>> = vec![b"".to_vec(), b"a".to_vec(), b"ab".to_vec(), b"abc".to_vec(), b"".to_vec(), b"AbC".to_vec()];
+    let docs: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"a".to_vec(),
+        b"ab".to_vec(),
+        b"abc".to_vec(),
+        b"".to_vec(),
+        b"AbC".to_vec(),
+    ];
     let seg = open(build(&docs, 3)).unwrap();
     check_all(&seg, &docs);
-    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().iter().collect::<Vec<_>>(), vec![3, 5]);
+    assert_eq!(
+        seg.postings(grove_ngram::pack(b'a', b'b', b'c'))
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![3, 5]
+    );
     let mut buf = vec![9; 10];
     seg.content_into(0, &mut buf).unwrap();
     assert!(buf.is_empty());
@@ -204,7 +276,10 @@ fn version_mismatch_is_refused() {
     let mut bytes = build(&random_docs(5, 4), 3);
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     match open(bytes) {
-        Err(SegmentError::UnsupportedVersion { found: 2, supported }) => assert_eq!(supported, FORMAT_VERSION),
+        Err(SegmentError::UnsupportedVersion {
+            found: 2,
+            supported,
+        }) => assert_eq!(supported, FORMAT_VERSION),
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }
@@ -215,10 +290,19 @@ fn bad_magic_and_truncation() {
     let mut b = bytes.clone();
     b[0] = b'X';
     assert!(matches!(open(b), Err(SegmentError::BadMagic)));
-    assert!(matches!(open(b"not a segment at all".to_vec()), Err(SegmentError::BadMagic)));
+    assert!(matches!(
+        open(b"not a segment at all".to_vec()),
+        Err(SegmentError::BadMagic)
+    ));
     assert!(matches!(open(Vec::new()), Err(SegmentError::Truncated)));
-    assert!(matches!(open(bytes[..bytes.len() - 1].to_vec()), Err(SegmentError::Truncated)));
-    assert!(matches!(open(bytes[..20].to_vec()), Err(SegmentError::Truncated)));
+    assert!(matches!(
+        open(bytes[..bytes.len() - 1].to_vec()),
+        Err(SegmentError::Truncated)
+    ));
+    assert!(matches!(
+        open(bytes[..20].to_vec()),
+        Err(SegmentError::Truncated)
+    ));
 }
 
 #[test]
@@ -226,16 +310,36 @@ fn verify_catches_wrong_content_id() {
     let docs = random_docs(3, 6);
     let mut w = SegmentWriter::new();
     for (i, d) in docs.iter().enumerate() {
-        let id = if i == 1 { ContentId([7; 32]) } else { ContentId::of(d) };
-        w.add(PreparedDoc::new(DocInput { content_id: id, git_oid: oid(i), content: d }, 3));
+        let id = if i == 1 {
+            ContentId([7; 32])
+        } else {
+            ContentId::of(d)
+        };
+        w.add(PreparedDoc::new(
+            DocInput {
+                content_id: id,
+                git_oid: oid(i),
+                content: d,
+            },
+            3,
+        ));
     }
     let seg = open(w.finish()).unwrap();
-    assert!(matches!(seg.verify(), Err(SegmentError::BadContent { doc: 1, .. })));
+    assert!(matches!(
+        seg.verify(),
+        Err(SegmentError::BadContent { doc: 1, .. })
+    ));
 }
 
 #[test]
 fn content_section_corruption_is_caught_per_doc() {
-    let docs: Vec<Vec<u8>> = (0..4).map(|i| format!("fn main() {{ println!(\"{i}\"); }}\n").repeat(50).into_bytes()).collect();
+    let docs: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            format!("fn main() {{ println!(\"{i}\"); }}\n")
+                .repeat(50)
+                .into_bytes()
+        })
+        .collect();
     let mut bytes = build(&docs, 3);
     let seg = open(bytes.clone()).unwrap();
     let content_len = seg.stats().content_bytes as usize;
@@ -244,7 +348,10 @@ fn content_section_corruption_is_caught_per_doc() {
     bytes[16 + 2 * per + per / 2] ^= 0x40;
     let seg = open(bytes).unwrap(); // content is not checked by open
     let mut buf = Vec::new();
-    assert!(matches!(seg.content_into(2, &mut buf), Err(SegmentError::BadContent { doc: 2, .. })));
+    assert!(matches!(
+        seg.content_into(2, &mut buf),
+        Err(SegmentError::BadContent { doc: 2, .. })
+    ));
     assert!(buf.is_empty());
     seg.content_into(1, &mut buf).unwrap();
     assert_eq!(buf, docs[1]);
