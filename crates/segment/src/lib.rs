@@ -42,6 +42,7 @@ use std::sync::Arc;
 use grove_base::{ContentId, GitOid};
 use grove_ngram::Trigram;
 pub use roaring::RoaringBitmap;
+use rayon::prelude::*;
 use zstd::zstd_safe;
 
 mod postings;
@@ -245,9 +246,10 @@ pub struct SegmentWriter {
     docs: Vec<u8>,
     num_docs: u32,
     raw_bytes: u64,
-    /// (trigram << 32 | doc id) for every distinct trigram of every doc, in
-    /// doc order; sorted by trigram (stably) in `finish`.
-    pairs: Vec<u64>,
+    /// (trigram << 32 | doc id) for every distinct trigram of every doc,
+    /// bucketed by the trigram's first byte so `finish` can sort and encode
+    /// the buckets in parallel.
+    buckets: Vec<Vec<u64>>,
 }
 
 impl Default for SegmentWriter {
@@ -265,7 +267,7 @@ impl SegmentWriter {
             docs: Vec::new(),
             num_docs: 0,
             raw_bytes: 0,
-            pairs: Vec::new(),
+            buckets: vec![Vec::new(); 256],
         }
     }
 
@@ -285,8 +287,9 @@ impl SegmentWriter {
             .extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
         self.docs.extend_from_slice(&0u32.to_le_bytes());
         self.raw_bytes += doc.raw_len;
-        self.pairs
-            .extend(doc.trigrams.iter().map(|&t| (t as u64) << 32 | id as u64));
+        for &t in &doc.trigrams {
+            self.buckets[(t >> 16) as usize].push((t as u64) << 32 | id as u64);
+        }
         id
     }
 
@@ -310,30 +313,46 @@ impl SegmentWriter {
             docs,
             num_docs,
             raw_bytes: _,
-            pairs,
+            buckets,
         } = self;
 
-        // Pairs were added in doc order, so a stable sort by trigram leaves
-        // every trigram's doc ids increasing.
-        let pairs = radix_sort_by_trigram(pairs);
-        let mut post: Vec<u8> = Vec::new();
-        let mut dict = fst::MapBuilder::memory();
-        let mut ids: Vec<u32> = Vec::new();
-        for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
-            let t = (group[0] >> 32) as Trigram;
-            ids.clear();
-            ids.extend(group.iter().map(|&p| p as u32));
-            let value = match ids[..] {
-                [a] => (a as u64) << 2 | TAG_ONE,
-                [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
-                _ => {
-                    let off = post.len() as u64;
-                    postings::encode(&ids, &mut post);
-                    off << 2 | TAG_RECORD
+        // Each bucket (one first byte) is sorted and encoded on its own
+        // thread; sorting the packed pairs orders them by trigram, then doc.
+        let encoded: Vec<(Vec<(Trigram, u64)>, Vec<u8>)> = buckets
+            .into_par_iter()
+            .map(|mut pairs| {
+                pairs.sort_unstable();
+                let mut post: Vec<u8> = Vec::new();
+                let mut entries = Vec::new();
+                let mut ids: Vec<u32> = Vec::new();
+                for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
+                    let t = (group[0] >> 32) as Trigram;
+                    ids.clear();
+                    ids.extend(group.iter().map(|&p| p as u32));
+                    let value = match ids[..] {
+                        [a] => (a as u64) << 2 | TAG_ONE,
+                        [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
+                        _ => {
+                            let off = post.len() as u64;
+                            postings::encode(&ids, &mut post);
+                            off << 2 | TAG_RECORD
+                        }
+                    };
+                    entries.push((t, value));
                 }
-            };
-            dict.insert(trigram_key(t), value)
-                .expect("trigrams inserted in increasing order");
+                (entries, post)
+            })
+            .collect();
+        let mut post: Vec<u8> = Vec::with_capacity(encoded.iter().map(|e| e.1.len()).sum());
+        let mut dict = fst::MapBuilder::memory();
+        for (entries, bucket_post) in encoded {
+            let base = post.len() as u64;
+            for (t, value) in entries {
+                let value = if value & 3 == TAG_RECORD { value + (base << 2) } else { value };
+                dict.insert(trigram_key(t), value)
+                    .expect("trigrams inserted in increasing order");
+            }
+            post.extend_from_slice(&bucket_post);
         }
         let dict = dict.into_inner().expect("fst into Vec");
 
@@ -361,31 +380,6 @@ impl SegmentWriter {
         out[12..16].copy_from_slice(&0u32.to_le_bytes());
         out
     }
-}
-
-/// Stable LSD radix sort of `trigram << 32 | doc` pairs by their 24-bit
-/// trigram: two passes of 12 bits.
-fn radix_sort_by_trigram(mut v: Vec<u64>) -> Vec<u64> {
-    let mut tmp = vec![0u64; v.len()];
-    for shift in [32u32, 44] {
-        let mut counts = vec![0usize; 1 << 12];
-        for &p in &v {
-            counts[(p >> shift) as usize & 0xfff] += 1;
-        }
-        let mut sum = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = sum;
-            sum += n;
-        }
-        for &p in &v {
-            let d = (p >> shift) as usize & 0xfff;
-            tmp[counts[d]] = p;
-            counts[d] += 1;
-        }
-        std::mem::swap(&mut v, &mut tmp);
-    }
-    v
 }
 
 fn append(out: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
@@ -957,22 +951,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn radix_sort_is_stable_by_trigram() {
-        let mut v = Vec::new();
-        let mut x: u64 = 99;
-        for doc in 0..2000u64 {
-            for _ in 0..20 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v.push((x & 0xff_ffff) << 32 | doc);
-            }
-        }
-        let mut expected = v.clone();
-        expected.sort_by_key(|p| p >> 32); // std's sort is stable
-        assert_eq!(radix_sort_by_trigram(v), expected);
-    }
 
     #[test]
     fn types_are_shareable() {
