@@ -73,7 +73,13 @@ impl CompiledPattern {
         } else {
             builder.line_terminator(Some(b'\n'));
         }
-        let matcher = builder.build(&text).map_err(|e| SearchError::InvalidPattern(e.to_string()))?;
+        let matcher = builder.build(&text).map_err(|e| {
+            let mut msg = e.to_string();
+            if !opts.multiline && msg.contains("is not allowed") {
+                msg.push_str(" (use -U to let matches span lines)");
+            }
+            SearchError::InvalidPattern(msg)
+        })?;
         Ok(CompiledPattern { matcher, query, case_insensitive, multiline: opts.multiline })
     }
 }
