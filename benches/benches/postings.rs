@@ -40,8 +40,15 @@ fn benches(c: &mut Criterion) {
     let (medium_t, medium_df) = common::trigram_near(&df, n / 10, &[]);
     let (rare_t, rare_df) = common::trigram_near(&df, (n / 200).max(3), &[]);
     let mut g = c.benchmark_group("postings");
-    for (name, t, d) in [("rare", rare_t, rare_df), ("medium", medium_t, medium_df), ("common", common_t, common_df)] {
-        eprintln!("postings/{name}: trigram {} in {d} of {n} docs", common::show(t));
+    for (name, t, d) in [
+        ("rare", rare_t, rare_df),
+        ("medium", medium_t, medium_df),
+        ("common", common_t, common_df),
+    ] {
+        eprintln!(
+            "postings/{name}: trigram {} in {d} of {n} docs",
+            common::show(t)
+        );
         g.bench_function(name, |b| b.iter(|| seg.postings(black_box(t)).unwrap()));
     }
     g.finish();
@@ -55,13 +62,24 @@ fn benches(c: &mut Criterion) {
         }
         chosen.iter().map(|&t| seg.postings(t).unwrap()).collect()
     };
-    let sizes = |ls: &[RoaringBitmap]| ls.iter().map(|b| b.len().to_string()).collect::<Vec<_>>().join(", ");
+    let sizes = |ls: &[RoaringBitmap]| {
+        ls.iter()
+            .map(|b| b.len().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let and2 = lists(&[0.5, 0.25]);
     let and5 = lists(&[0.5, 0.25, 0.1, 0.05, 0.02]);
     let or10 = lists(&[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10]);
     let mut g = c.benchmark_group("roaring");
-    eprintln!("roaring/and2: lists of {} docs -> {}", sizes(&and2), (&and2[0] & &and2[1]).len());
-    g.bench_function("and2", |b| b.iter(|| black_box(&and2[0]) & black_box(&and2[1])));
+    eprintln!(
+        "roaring/and2: lists of {} docs -> {}",
+        sizes(&and2),
+        (&and2[0] & &and2[1]).len()
+    );
+    g.bench_function("and2", |b| {
+        b.iter(|| black_box(&and2[0]) & black_box(&and2[1]))
+    });
     let and_all = |ls: &[RoaringBitmap]| {
         // As the evaluator does: smallest first, then `&=` the others.
         let mut refs: Vec<&RoaringBitmap> = ls.iter().collect();
@@ -72,7 +90,11 @@ fn benches(c: &mut Criterion) {
         }
         acc
     };
-    eprintln!("roaring/and5: lists of {} docs -> {}", sizes(&and5), and_all(&and5).len());
+    eprintln!(
+        "roaring/and5: lists of {} docs -> {}",
+        sizes(&and5),
+        and_all(&and5).len()
+    );
     g.bench_function("and5", |b| b.iter(|| and_all(black_box(&and5))));
     let or_all = |ls: &[RoaringBitmap]| {
         let mut acc = RoaringBitmap::new();
@@ -81,7 +103,11 @@ fn benches(c: &mut Criterion) {
         }
         acc
     };
-    eprintln!("roaring/or10: lists of {} docs -> {}", sizes(&or10), or_all(&or10).len());
+    eprintln!(
+        "roaring/or10: lists of {} docs -> {}",
+        sizes(&or10),
+        or_all(&or10).len()
+    );
     g.bench_function("or10", |b| b.iter(|| or_all(black_box(&or10))));
     g.finish();
 
@@ -107,7 +133,10 @@ fn benches(c: &mut Criterion) {
     let bytes: u64 = files.iter().map(|f| f.content.len() as u64).sum();
     eprintln!("write/*: {} files, {bytes} bytes", files.len());
     let prepare = || -> Vec<PreparedDoc> {
-        files.iter().map(|f| PreparedDoc::new(f.input(), common::ZSTD_LEVEL)).collect()
+        files
+            .iter()
+            .map(|f| PreparedDoc::new(f.input(), common::ZSTD_LEVEL))
+            .collect()
     };
     let mut g = c.benchmark_group("write");
     g.sample_size(10).throughput(Throughput::Bytes(bytes));

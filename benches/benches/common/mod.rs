@@ -33,7 +33,11 @@ pub struct CorpusFile {
 impl CorpusFile {
     fn new(path: Vec<u8>, content: Vec<u8>) -> CorpusFile {
         let content_id = ContentId::of(&content);
-        CorpusFile { path, content, content_id }
+        CorpusFile {
+            path,
+            content,
+            content_id,
+        }
     }
 
     /// A stand-in git oid (the benches never talk to git).
@@ -42,7 +46,11 @@ impl CorpusFile {
     }
 
     pub fn input(&self) -> DocInput<'_> {
-        DocInput { content_id: self.content_id, git_oid: self.git_oid(), content: &self.content }
+        DocInput {
+            content_id: self.content_id,
+            git_oid: self.git_oid(),
+            content: &self.content,
+        }
     }
 }
 
@@ -98,21 +106,35 @@ pub fn load() -> Corpus {
             let files = read_dir_corpus(&dir, only_rs, limit);
             if !files.is_empty() {
                 let what = if only_rs { ".rs files" } else { "files" };
-                return Corpus { source: format!("{what} under {}", dir.display()), files };
+                return Corpus {
+                    source: format!("{what} under {}", dir.display()),
+                    files,
+                };
             }
-            eprintln!("grove-benches: no text files under {}; using a synthetic corpus", dir.display());
+            eprintln!(
+                "grove-benches: no text files under {}; using a synthetic corpus",
+                dir.display()
+            );
         } else {
-            eprintln!("grove-benches: {} is not a directory; using a synthetic corpus", dir.display());
+            eprintln!(
+                "grove-benches: {} is not a directory; using a synthetic corpus",
+                dir.display()
+            );
         }
     }
-    Corpus { source: "synthetic (seeded)".to_string(), files: synthetic(limit) }
+    Corpus {
+        source: "synthetic (seeded)".to_string(),
+        files: synthetic(limit),
+    }
 }
 
 fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
     let mut paths: Vec<(Vec<u8>, PathBuf)> = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             let name = e.file_name();
             if name.as_bytes().starts_with(b".") {
@@ -126,7 +148,12 @@ fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
                 if only_rs && p.extension().is_none_or(|x| x != "rs") {
                     continue;
                 }
-                let rel = p.strip_prefix(root).unwrap_or(&p).as_os_str().as_bytes().to_vec();
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap_or(&p)
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec();
                 paths.push((rel, p));
             }
         }
@@ -135,10 +162,15 @@ fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
     let mut files = Vec::new();
     let mut total = 0u64;
     for (rel, p) in paths {
-        if std::fs::metadata(&p).map(|m| m.len() > MAX_FILE_SIZE).unwrap_or(true) {
+        if std::fs::metadata(&p)
+            .map(|m| m.len() > MAX_FILE_SIZE)
+            .unwrap_or(true)
+        {
             continue;
         }
-        let Ok(content) = std::fs::read(&p) else { continue };
+        let Ok(content) = std::fs::read(&p) else {
+            continue;
+        };
         if content.contains(&0) {
             continue;
         }
@@ -171,13 +203,23 @@ impl Rng {
 
 const WORDS: &[&str] = &[
     "self", "value", "buffer", "index", "len", "error", "result", "state", "config", "reader",
-    "writer", "node", "item", "key", "map", "count", "offset", "data", "input", "output",
-    "parser", "token", "span", "scope", "cache", "handle", "inner", "entry", "table", "segment",
-    "query", "limit", "path", "name", "width", "height", "flags", "mode", "block", "frame",
+    "writer", "node", "item", "key", "map", "count", "offset", "data", "input", "output", "parser",
+    "token", "span", "scope", "cache", "handle", "inner", "entry", "table", "segment", "query",
+    "limit", "path", "name", "width", "height", "flags", "mode", "block", "frame",
 ];
 const TYPES: &[&str] = &[
-    "Vec<u8>", "String", "usize", "u32", "u64", "Option<usize>", "Result<(), Error>",
-    "HashMap<String, usize>", "&str", "bool", "&[u8]", "Box<dyn Read>",
+    "Vec<u8>",
+    "String",
+    "usize",
+    "u32",
+    "u64",
+    "Option<usize>",
+    "Result<(), Error>",
+    "HashMap<String, usize>",
+    "&str",
+    "bool",
+    "&[u8]",
+    "Box<dyn Read>",
 ];
 const CAMEL: &[&str] = &[
     "Reader", "Writer", "Config", "State", "Error", "Parser", "Token", "Segment", "Handle", "Cache",
@@ -212,10 +254,30 @@ fn synthetic_line(rng: &mut Rng, s: &mut String) {
     let w = |rng: &mut Rng| rng.pick(WORDS);
     let t = |rng: &mut Rng| rng.pick(TYPES);
     let c = |rng: &mut Rng| rng.pick(CAMEL);
-    let num = |rng: &mut Rng| rng.below(10usize.pow(1 + rng.below(5) as u32));
+    let num = |rng: &mut Rng| {
+        let digits = 1 + rng.below(5) as u32;
+        rng.below(10usize.pow(digits))
+    };
     let _ = match rng.below(100) {
-        0..=19 => writeln!(s, "    let {}_{} = {}.{}_{}({});", w(rng), w(rng), w(rng), w(rng), w(rng), w(rng)),
-        20..=27 => writeln!(s, "pub fn {}_{}(&self, {}: {}) -> {} {{", w(rng), w(rng), w(rng), t(rng), t(rng)),
+        0..=19 => writeln!(
+            s,
+            "    let {}_{} = {}.{}_{}({});",
+            w(rng),
+            w(rng),
+            w(rng),
+            w(rng),
+            w(rng),
+            w(rng)
+        ),
+        20..=27 => writeln!(
+            s,
+            "pub fn {}_{}(&self, {}: {}) -> {} {{",
+            w(rng),
+            w(rng),
+            w(rng),
+            t(rng),
+            t(rng)
+        ),
         28..=39 => {
             s.push_str("    //");
             for _ in 0..5 + rng.below(8) {
@@ -230,7 +292,12 @@ fn synthetic_line(rng: &mut Rng, s: &mut String) {
         54..=67 => writeln!(s, "    }}"),
         68..=75 => writeln!(s, "    self.{} = {};", w(rng), num(rng)),
         76..=77 => writeln!(s, "fn {}_new({}: {}) -> Self {{", w(rng), w(rng), t(rng)),
-        78..=79 => writeln!(s, "    let mut {} = HashMap::with_capacity({});", w(rng), num(rng)),
+        78..=79 => writeln!(
+            s,
+            "    let mut {} = HashMap::with_capacity({});",
+            w(rng),
+            num(rng)
+        ),
         80..=84 => writeln!(s, "#[derive(Debug, Clone)]"),
         85..=89 => writeln!(s, "impl {} for {}{} {{", c(rng), c(rng), c(rng)),
         90..=98 => writeln!(s, "        {}.push({}.{});", w(rng), w(rng), w(rng)),
@@ -266,7 +333,12 @@ pub fn build(files: &[CorpusFile]) -> Built {
     }
     let bytes = Arc::new(w.finish());
     let segment = Arc::new(Segment::open(bytes.clone()).expect("a freshly written segment opens"));
-    Built { bytes, segment, doc_of_file, file_of_doc }
+    Built {
+        bytes,
+        segment,
+        doc_of_file,
+        file_of_doc,
+    }
 }
 
 /// Corpus and segment, with a one-line summary on stderr.
@@ -301,7 +373,11 @@ pub fn doc_frequencies(files: &[CorpusFile], built: &Built) -> HashMap<Trigram, 
 
 /// The trigram whose document frequency is closest to `target` (ties: the
 /// smallest trigram), skipping `exclude`.
-pub fn trigram_near(df: &HashMap<Trigram, u32>, target: u32, exclude: &[Trigram]) -> (Trigram, u32) {
+pub fn trigram_near(
+    df: &HashMap<Trigram, u32>,
+    target: u32,
+    exclude: &[Trigram],
+) -> (Trigram, u32) {
     df.iter()
         .filter(|(t, _)| !exclude.contains(t))
         .map(|(&t, &n)| (n.abs_diff(target), t, n))

@@ -17,6 +17,10 @@ const EXAMPLES: &str = "Examples:
   grove search 'fn main'                     search HEAD (indexing it first if needed)
   grove search -i 'todo|fixme' --rev v2.0    search a tag, case-insensitively
   grove search -c unsafe --tags 'v*'         count per file across every v* tag
+  grove search --since main 'unwrap\\('        matches this branch added over main
+  grove search --worktree TODO               the working tree, unsaved-to-git edits included
+  grove apply wip --patch change.diff        a snapshot of HEAD + a patch, on no disk
+  grove search --rev wip 'fn new_api'        ... and search it
   grove index --branches '*'                 index every local branch
   grove check                                verify the index";
 
@@ -39,6 +43,75 @@ pub enum Command {
     Search(SearchArgs),
     /// Verify the whole index (checksums and references) and say what is wrong.
     Check,
+    /// Create a named snapshot sharing everything with SRC (a revision or a snapshot name).
+    Fork(ForkArgs),
+    /// Point a named snapshot at the working tree, a patch, or another revision.
+    Apply(ApplyArgs),
+    /// List snapshots: the refs they serve, their size and how much they share.
+    List(ListArgs),
+    /// Remove a named snapshot (or a revision's snapshot); `grove gc` reclaims its space.
+    Drop(DropArgs),
+    /// Delete index files no snapshot uses (after a grace period for running readers).
+    Gc(GcArgs),
+    /// Merge small delta segments and reclaim dead documents now.
+    Compact,
+}
+
+#[derive(Args, Debug)]
+pub struct ForkArgs {
+    /// The revision or snapshot to fork.
+    #[arg(value_name = "SRC")]
+    pub src: String,
+    /// The new snapshot's name (usable with --rev).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["worktree", "patch", "rev"])))]
+pub struct ApplyArgs {
+    /// The snapshot to create or move.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Reflect the working tree: uncommitted changes, deletions, untracked files not ignored.
+    #[arg(long)]
+    pub worktree: bool,
+    /// Apply a unified diff (a file, or - for stdin) without touching any file on disk.
+    #[arg(long, value_name = "FILE")]
+    pub patch: Option<PathBuf>,
+    /// Move NAME to this revision.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// With --patch: the snapshot or revision to apply it to when NAME does not exist yet (default HEAD).
+    #[arg(long, value_name = "SRC", requires = "patch")]
+    pub base: Option<String>,
+    /// Skip files larger than this (e.g. 2M, 512K); they are reported.
+    #[arg(long, value_name = "SIZE", default_value = "2M")]
+    pub max_filesize: Size,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// JSON Lines, one object per snapshot.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DropArgs {
+    /// A snapshot name, or a revision whose snapshot to drop.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// Keep unreferenced files younger than this many seconds (readers may still use them).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub grace: u64,
+    /// No grace period: delete every unreferenced file now.
+    #[arg(long)]
+    pub now: bool,
 }
 
 #[derive(Args, Debug)]
@@ -52,6 +125,9 @@ pub struct IndexArgs {
     /// Index every local branch matching the glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub branches: Vec<String>,
+    /// Index every tag and every local branch.
+    #[arg(long)]
+    pub all_refs: bool,
     /// Skip files larger than this (e.g. 2M, 512K); they are reported.
     #[arg(long, value_name = "SIZE", default_value = "2M")]
     pub max_filesize: Size,
@@ -77,6 +153,15 @@ pub struct SearchArgs {
     /// Search every local branch matching the glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub branches: Vec<String>,
+    /// Search every tag and every local branch.
+    #[arg(long)]
+    pub all_refs: bool,
+    /// Search the working tree as it is now (uncommitted and untracked files included).
+    #[arg(long, conflicts_with_all = ["rev", "tags", "branches", "all_refs"])]
+    pub worktree: bool,
+    /// Only report matching lines that REV does not have at the same path.
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
     /// Case-insensitive search.
     #[arg(short = 'i', long, overrides_with_all = ["smart_case", "case_sensitive"])]
     pub ignore_case: bool,

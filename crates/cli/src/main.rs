@@ -4,6 +4,7 @@
 //! formats (git-grep-like text, JSON Lines); nothing else.
 
 mod args;
+mod lifecycle;
 mod output;
 mod progress;
 
@@ -45,6 +46,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = Engine::open(&repo_dir, opts)?;
             search(&engine, &a)
         }
+        Command::Fork(a) => {
+            let engine = Engine::open(&repo_dir, opts)?;
+            let id = engine.fork(&a.src, &a.name, &progress::Bar::new())?;
+            println!("{} -> snapshot {}", a.name, id.short());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply(a) => {
+            opts.index.max_file_size = a.max_filesize.0;
+            let engine = Engine::open(&repo_dir, opts)?;
+            lifecycle::apply(&engine, &a)
+        }
+        Command::List(a) => lifecycle::list(&Engine::open(&repo_dir, opts)?, a.json),
+        Command::Drop(a) => {
+            let engine = Engine::open(&repo_dir, opts)?;
+            let key = engine.drop_snapshot(&a.name)?;
+            println!("dropped {key}; run `grove gc` to reclaim space");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gc(a) => {
+            let engine = Engine::open(&repo_dir, opts)?;
+            let grace = std::time::Duration::from_secs(if a.now { 0 } else { a.grace });
+            let r = engine.gc(grace)?;
+            println!(
+                "removed {} segments and {} snapshots ({}), {} temp files; {} unreferenced kept for the grace period",
+                r.segments_removed,
+                r.snapshots_removed,
+                output::human_bytes(r.bytes_freed),
+                r.temp_removed,
+                r.pending
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compact => {
+            let engine = Engine::open(&repo_dir, opts)?;
+            let r = engine.compact()?;
+            match r.new_segment {
+                Some(id) => println!(
+                    "merged {} segments into {} ({} live docs kept, {} dead dropped; {} snapshots rewritten)",
+                    r.merged_segments, id.short(), r.live_docs, r.dead_docs, r.snapshots_rewritten
+                ),
+                None => println!("nothing to compact"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             let engine = Engine::open(&repo_dir, opts)?;
             let r = engine.check()?;
@@ -66,15 +111,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn selection(revs: &[String], tags: &[String], branches: &[String]) -> RevSelection {
-    RevSelection { revs: revs.to_vec(), tags: tags.to_vec(), branches: branches.to_vec() }
+fn selection(revs: &[String], tags: &[String], branches: &[String], all_refs: bool) -> RevSelection {
+    RevSelection { revs: revs.to_vec(), tags: tags.to_vec(), branches: branches.to_vec(), all_refs }
 }
 
 fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     if a.rebuild {
         engine.remove_index()?;
     }
-    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches))?;
+    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches, a.all_refs))?;
     let progress = progress::Bar::new();
     let s = engine.index(&revs, &progress)?;
     println!(
@@ -110,7 +155,16 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
     let popts = PatternOptions { case, fixed_strings: a.fixed_strings, word: a.word_regexp, multiline: a.multiline };
     // Compile before resolving or indexing: a bad pattern fails fast.
     let pattern = CompiledPattern::new(&a.pattern, &popts)?;
-    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches))?;
+    let progress = progress::Bar::new();
+    let revs = if a.worktree {
+        engine.apply_worktree(grove_engine::WORKTREE_NAME, &progress)?;
+        let mut r = engine.resolve_one(grove_engine::WORKTREE_NAME)?;
+        r.label = "worktree".into();
+        vec![r]
+    } else {
+        engine.resolve(&selection(&a.rev, &a.tags, &a.branches, a.all_refs))?
+    };
+    let since = a.since.as_deref().map(|s| engine.resolve_one(s)).transpose()?;
     let mode = if a.files_with_matches {
         OutputMode::FilesWithMatches
     } else if a.count {
@@ -125,11 +179,10 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
         max_count: a.max_count,
         globs: a.glob.clone(),
     };
-    let progress = progress::Bar::new();
     let out = if a.max_count == Some(0) {
         Default::default()
     } else {
-        engine.search(&revs, &pattern, &sopts, &progress)?
+        engine.search(&revs, since.as_ref(), &pattern, &sopts, &progress)?
     };
     let color = match a.color {
         args::Color::Always => true,

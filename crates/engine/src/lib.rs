@@ -12,14 +12,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use grove_base::GitOid;
-use grove_indexer::{open_segment, IndexError, IndexOptions, IndexSummary, Indexer};
+use grove_indexer::{open_segment, IndexError, IndexOptions, Indexer};
 use grove_manifest::{commit_ref, load_refs, DocRef, ManifestError, Snapshot};
 use grove_search::{CompiledPattern, SearchError, SearchOptions, SearchOutput, Target};
 use grove_segment::Segment;
 use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, RefKind, Repo, VcsError};
 
-pub use grove_indexer::{NoProgress, Progress};
+mod states;
+
+pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
+pub use grove_indexer::{IndexSummary, NoProgress, Progress};
+pub use states::{name_ref, ApplyReport, ListEntry, WORKTREE_NAME};
 pub use grove_search as search;
 
 #[derive(thiserror::Error, Debug)]
@@ -38,6 +42,10 @@ pub enum EngineError {
     NoRevisions(String),
     #[error("cannot remove the index at {path}: {source}")]
     Remove { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Patch(#[from] grove_patch::PatchError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -53,19 +61,25 @@ pub struct RevSelection {
     pub revs: Vec<String>,
     pub tags: Vec<String>,
     pub branches: Vec<String>,
+    /// Every tag and local branch.
+    pub all_refs: bool,
 }
 
 impl RevSelection {
     pub fn is_empty(&self) -> bool {
-        self.revs.is_empty() && self.tags.is_empty() && self.branches.is_empty()
+        self.revs.is_empty() && self.tags.is_empty() && self.branches.is_empty() && !self.all_refs
     }
 }
 
-/// A revision as the user named it and the commit it resolved to.
+/// A revision as the user named it and what it resolved to: a git commit,
+/// or a named snapshot (a fork, a working-tree or patch state).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedRev {
     pub label: String,
+    /// The commit (for a named snapshot: the commit it was derived from).
     pub commit: Commit,
+    /// Set when the label names a snapshot rather than a git revision.
+    pub snapshot: Option<ObjectId>,
 }
 
 pub struct Engine {
@@ -93,16 +107,18 @@ impl Engine {
         &self.repo
     }
 
-    /// Resolves a selection to commits, in the order named (revs, then tags,
-    /// then branches, each glob's matches sorted by name). Empty → HEAD.
+    /// Resolves a selection, in the order named (revs, then tags, then
+    /// branches, each glob's matches sorted by name). Empty → HEAD. A name
+    /// given with `--rev` that is a named snapshot (`grove fork`, `grove
+    /// apply`) designates that snapshot; otherwise git resolves it.
     pub fn resolve(&self, sel: &RevSelection) -> Result<Vec<ResolvedRev>, EngineError> {
         let mut out = Vec::new();
         if sel.is_empty() {
-            out.push(ResolvedRev { label: "HEAD".into(), commit: self.repo.resolve("HEAD")? });
+            out.push(self.resolve_one("HEAD")?);
             return Ok(out);
         }
         for rev in &sel.revs {
-            out.push(ResolvedRev { label: rev.clone(), commit: self.repo.resolve(rev)? });
+            out.push(self.resolve_one(rev)?);
         }
         for (kind, globs) in [(RefKind::Tag, &sel.tags), (RefKind::Branch, &sel.branches)] {
             for glob in globs {
@@ -115,12 +131,30 @@ impl Engine {
                     return Err(EngineError::NoRevisions(format!("{what} '{glob}'")));
                 }
                 for r in refs {
-                    let tree = self.repo.resolve(&r.commit.to_hex())?.tree;
-                    out.push(ResolvedRev { label: r.name, commit: Commit { oid: r.commit, tree } });
+                    let commit = self.repo.resolve(&r.commit.to_hex())?;
+                    out.push(ResolvedRev { label: r.name, commit, snapshot: None });
                 }
             }
         }
+        if sel.all_refs {
+            for (r, _kind) in self.repo.all_refs()? {
+                let commit = self.repo.resolve(&r.commit.to_hex())?;
+                out.push(ResolvedRev { label: r.name, commit, snapshot: None });
+            }
+        }
         Ok(out)
+    }
+
+    /// One revision or snapshot name.
+    pub fn resolve_one(&self, rev: &str) -> Result<ResolvedRev, EngineError> {
+        if let Ok(store) = Store::open(&self.index_dir) {
+            if let Some(id) = load_refs(&store)?.get(&name_ref(rev)) {
+                let snap = Snapshot::load(&store, id)?;
+                let commit = Commit { oid: snap.commit, tree: snap.tree };
+                return Ok(ResolvedRev { label: rev.to_string(), commit, snapshot: Some(id) });
+            }
+        }
+        Ok(ResolvedRev { label: rev.to_string(), commit: self.repo.resolve(rev)?, snapshot: None })
     }
 
     fn store_for_writing(&self) -> Result<Store, EngineError> {
@@ -130,9 +164,38 @@ impl Engine {
     /// Indexes the revisions that are not indexed yet.
     pub fn index(&self, revs: &[ResolvedRev], progress: &dyn Progress) -> Result<IndexSummary, EngineError> {
         let store = self.store_for_writing()?;
-        let commits: Vec<Commit> = revs.iter().map(|r| r.commit).collect();
-        let indexer = Indexer::new(&self.repo, &store, self.opts.index.clone());
-        Ok(indexer.index_commits(&commits, progress)?)
+        let commits: Vec<Commit> = revs.iter().filter(|r| r.snapshot.is_none()).map(|r| r.commit).collect();
+        // A concurrent `gc` may remove an unreferenced segment this run meant
+        // to reuse; publishing detects that and the run is simply repeated.
+        let mut attempt = 0;
+        let summary = loop {
+            let indexer = Indexer::new(&self.repo, &store, self.opts.index.clone());
+            match indexer.index_commits(&commits, progress) {
+                Err(IndexError::Concurrent(_)) if attempt < 3 => attempt += 1,
+                other => break other?,
+            }
+        };
+        self.auto_compact(&store)?;
+        Ok(summary)
+    }
+
+    /// Keeps the number of segments a query touches bounded: merges small
+    /// delta segments once too many have accumulated.
+    pub(crate) fn auto_compact(&self, store: &Store) -> Result<(), EngineError> {
+        grove_indexer::maintenance::compact(store, &CompactOptions::default(), &self.opts.index, false)?;
+        Ok(())
+    }
+
+    /// `grove compact`: merge small and mostly dead segments now.
+    pub fn compact(&self) -> Result<CompactReport, EngineError> {
+        let store = Store::open(&self.index_dir)?;
+        Ok(grove_indexer::maintenance::compact(&store, &CompactOptions::default(), &self.opts.index, true)?)
+    }
+
+    /// `grove gc`: remove what no ref reaches, after a grace period.
+    pub fn gc(&self, grace: std::time::Duration) -> Result<GcReport, EngineError> {
+        let store = Store::open(&self.index_dir)?;
+        Ok(grove_indexer::maintenance::gc(&store, grace)?)
     }
 
     /// Deletes the index directory (for `--rebuild`).
@@ -145,40 +208,59 @@ impl Engine {
     }
 
     /// Searches the given revisions, indexing any that are not indexed yet.
+    /// With `since`, only matching lines that the same path does not have
+    /// in that revision are reported ("did this change introduce X?").
     pub fn search(
         &self,
         revs: &[ResolvedRev],
+        since: Option<&ResolvedRev>,
         pattern: &CompiledPattern,
         opts: &SearchOptions,
         progress: &dyn Progress,
     ) -> Result<SearchOutput, EngineError> {
         let store = self.store_for_writing()?;
-        let refs = load_refs(&store)?;
-        let missing: Vec<ResolvedRev> =
-            revs.iter().filter(|r| refs.get(&commit_ref(r.commit.oid)).is_none()).cloned().collect();
+        let targets = self.targets(&store, revs, progress)?;
+        let since = match since {
+            Some(rev) => Some(self.targets(&store, std::slice::from_ref(rev), progress)?.remove(0)),
+            None => None,
+        };
+        let segments = open_segments(&store, targets.iter().chain(since.iter()).map(|t| &*t.snapshot))?;
+        Ok(grove_search::search(pattern, &targets, since.as_ref(), &segments, opts)?)
+    }
+
+    /// The snapshots of `revs`, indexing commits that are not indexed yet.
+    fn targets(&self, store: &Store, revs: &[ResolvedRev], progress: &dyn Progress) -> Result<Vec<Target>, EngineError> {
+        let refs = load_refs(store)?;
+        let missing: Vec<ResolvedRev> = revs
+            .iter()
+            .filter(|r| r.snapshot.is_none() && refs.get(&commit_ref(r.commit.oid)).is_none())
+            .cloned()
+            .collect();
         let refs = if missing.is_empty() {
             refs
         } else {
             self.index(&missing, progress)?;
-            load_refs(&store)?
+            load_refs(store)?
         };
-        // One snapshot per distinct commit, shared between labels.
-        let mut snapshots: HashMap<GitOid, Arc<Snapshot>> = HashMap::new();
+        // One loaded snapshot per distinct id, shared between labels.
+        let mut snapshots: HashMap<ObjectId, Arc<Snapshot>> = HashMap::new();
         let mut targets = Vec::with_capacity(revs.len());
         for r in revs {
-            let snap = match snapshots.get(&r.commit.oid) {
+            let id = match r.snapshot {
+                Some(id) => id,
+                None => refs.get(&commit_ref(r.commit.oid)).expect("indexed above"),
+            };
+            let snap = match snapshots.get(&id) {
                 Some(s) => s.clone(),
                 None => {
-                    let id = refs.get(&commit_ref(r.commit.oid)).expect("indexed above");
-                    let s = Arc::new(Snapshot::load(&store, id)?);
-                    snapshots.insert(r.commit.oid, s.clone());
+                    let s = Arc::new(Snapshot::load(store, id)?);
+                    snapshots.insert(id, s.clone());
                     s
                 }
             };
             targets.push(Target { label: r.label.clone(), snapshot: snap });
         }
-        let segments = open_segments(&store, targets.iter().map(|t| &*t.snapshot))?;
-        Ok(grove_search::search(pattern, &targets, &segments, opts)?)
+        Ok(targets)
     }
 
     /// Verifies the whole index: every ref, snapshot and segment, deeply.

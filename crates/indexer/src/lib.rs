@@ -21,12 +21,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grove_base::{ContentId, GitOid, SkipReason};
+use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
 use grove_manifest::{commit_ref, load_refs, update_refs, DocRef, Entry, ManifestError, Snapshot};
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
-use grove_vcs::{Commit, Repo, VcsError};
+use grove_vcs::{Commit, Repo, TreeChange, TreeEntry, VcsError};
 use rayon::prelude::*;
+
+pub mod maintenance;
 
 /// Reports progress of long work; implemented by front ends (a progress bar).
 pub trait Progress: Sync {
@@ -64,6 +66,8 @@ pub enum IndexError {
     Manifest(#[from] ManifestError),
     #[error("{path}: {source}; rebuild with `grove index --rebuild`")]
     Segment { path: String, source: SegmentError },
+    #[error("{0}")]
+    Concurrent(String),
 }
 
 /// What one `index` call did.
@@ -97,15 +101,56 @@ pub struct Indexer<'a> {
     repo: &'a Repo,
     store: &'a Store,
     opts: IndexOptions,
+    /// Base snapshots loaded while finding ancestors: their skipped files
+    /// (binary, too large) are known without reading them again.
+    skipped_in_bases: std::sync::Mutex<Vec<Snapshot>>,
 }
+
+/// One change to apply to a base state (the diff applier's input).
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A new or modified file. `content` is given for states git does not
+    /// hold (working tree, patches); otherwise the blob is read from git by
+    /// `oid` if it was never indexed.
+    Upsert { path: Vec<u8>, mode: EntryMode, oid: GitOid, content: Option<Arc<Vec<u8>>> },
+    Delete { path: Vec<u8> },
+}
+
+impl Change {
+    fn path(&self) -> &[u8] {
+        match self {
+            Change::Upsert { path, .. } | Change::Delete { path } => path,
+        }
+    }
+}
+
+/// Where the bytes of a blob to index come from.
+#[derive(Clone, Debug)]
+enum BlobSource {
+    Git(GitOid),
+    Bytes(GitOid, Arc<Vec<u8>>),
+}
+
+impl BlobSource {
+    fn oid(&self) -> GitOid {
+        match self {
+            BlobSource::Git(oid) | BlobSource::Bytes(oid, _) => *oid,
+        }
+    }
+}
+
+/// How far back `index` looks for an indexed ancestor to diff from.
+const ANCESTOR_SEARCH_LIMIT: usize = 256;
 
 impl<'a> Indexer<'a> {
     pub fn new(repo: &'a Repo, store: &'a Store, opts: IndexOptions) -> Self {
-        Indexer { repo, store, opts }
+        Indexer { repo, store, opts, skipped_in_bases: Default::default() }
     }
 
     /// Indexes the given commits (those not indexed yet) and returns the
-    /// snapshot of each.
+    /// snapshot of each. Each commit is derived from its nearest indexed
+    /// ancestor by a tree diff when there is one (cost proportional to what
+    /// changed); only blobs never indexed before are read.
     pub fn index_commits(&self, commits: &[Commit], progress: &dyn Progress) -> Result<IndexSummary, IndexError> {
         let started = Instant::now();
         let mut summary = IndexSummary::default();
@@ -133,27 +178,36 @@ impl<'a> Indexer<'a> {
             summary.phases.push((name, phase.elapsed()));
             phase = Instant::now();
         };
-        // Trees of every commit to index; distinct trees are listed once.
-        let mut trees: HashMap<GitOid, Arc<Vec<grove_vcs::TreeEntry>>> = HashMap::new();
+        // The file list of every commit: base entries + tree diff, or a full
+        // listing when no indexed ancestor is near.
+        let mut states: HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)> = HashMap::new();
         for c in &todo {
-            if !trees.contains_key(&c.tree) {
-                trees.insert(c.tree, Arc::new(self.repo.tree_entries(c.tree)?));
-            }
+            let entries = match self.find_base(c.oid, &refs, &states)? {
+                Some((base_tree, base_entries)) => {
+                    let diff = self.repo.diff_trees(base_tree, c.tree)?;
+                    let changes: Vec<Change> = diff.into_iter().map(change_from_tree).collect();
+                    merge_changes(&base_entries, &changes)
+                }
+                None => self.repo.tree_entries(c.tree)?,
+            };
+            states.insert(c.oid, (c.tree, Arc::new(entries)));
         }
-
-        lap(&mut summary, "list trees");
+        lap(&mut summary, "list changes");
         let mut memo = self.load_memo()?;
+        for base in self.skipped_in_bases.lock().expect("not poisoned").drain(..) {
+            remember_skipped(&mut memo, &base);
+        }
         lap(&mut summary, "load memo");
-        let mut wanted: Vec<GitOid> = Vec::new();
+
+        let mut wanted: Vec<BlobSource> = Vec::new();
         let mut wanted_set = HashSet::new();
-        for entries in trees.values() {
-            for e in entries.iter() {
+        for c in &todo {
+            for e in states[&c.oid].1.iter() {
                 if !memo.contains_key(&e.oid) && wanted_set.insert(e.oid) {
-                    wanted.push(e.oid);
+                    wanted.push(BlobSource::Git(e.oid));
                 }
             }
         }
-
         if !wanted.is_empty() {
             self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
         }
@@ -162,21 +216,115 @@ impl<'a> Indexer<'a> {
         // One snapshot per commit, then all refs in one atomic swap.
         let mut new_refs = Vec::new();
         for c in &todo {
-            let entries = &trees[&c.tree];
-            let snapshot = self.build_snapshot(*c, entries, &memo, &mut summary);
+            let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut summary);
             let id = snapshot.store(self.store)?;
             new_refs.push((commit_ref(c.oid), id));
         }
         lap(&mut summary, "write snapshots");
-        update_refs(self.store, |refs| {
-            for (name, id) in new_refs {
-                refs.set(name, id);
-            }
-        })?;
+        self.publish(new_refs)?;
         lap(&mut summary, "update refs");
         summary.snapshots = self.snapshot_ids(commits)?;
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Derives a new snapshot from `base` (or from nothing) plus `changes`,
+    /// indexing only content never seen before. Writes segments and the
+    /// snapshot; the caller decides which ref points at it.
+    pub fn derive(
+        &self,
+        base: Option<&Snapshot>,
+        commit: GitOid,
+        tree: GitOid,
+        mut changes: Vec<Change>,
+        progress: &dyn Progress,
+    ) -> Result<(ObjectId, Snapshot, IndexSummary), IndexError> {
+        let started = Instant::now();
+        let mut summary = IndexSummary::default();
+        changes.sort_by(|a, b| a.path().cmp(b.path()));
+        let base_entries: Vec<TreeEntry> = base.map(snapshot_tree_entries).unwrap_or_default();
+        let entries = merge_changes(&base_entries, &changes);
+        let mut memo = self.load_memo()?;
+        if let Some(base) = base {
+            remember_skipped(&mut memo, base);
+        }
+        let mut wanted = Vec::new();
+        let mut wanted_set = HashSet::new();
+        for c in &changes {
+            if let Change::Upsert { oid, content, .. } = c {
+                if !memo.contains_key(oid) && wanted_set.insert(*oid) {
+                    wanted.push(match content {
+                        Some(bytes) => BlobSource::Bytes(*oid, bytes.clone()),
+                        None => BlobSource::Git(*oid),
+                    });
+                }
+            }
+        }
+        // Entries inherited from the base are in the memo already, unless the
+        // base came from elsewhere; read whatever is still unknown from git.
+        for e in &entries {
+            if !memo.contains_key(&e.oid) && wanted_set.insert(e.oid) {
+                wanted.push(BlobSource::Git(e.oid));
+            }
+        }
+        if !wanted.is_empty() {
+            self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
+        }
+        let snapshot = self.build_snapshot(commit, tree, &entries, &memo, &mut summary);
+        let id = snapshot.store(self.store)?;
+        summary.elapsed = started.elapsed();
+        Ok((id, snapshot, summary))
+    }
+
+    /// Points refs at snapshots in one atomic swap, after checking (under the
+    /// writer lock) that every segment they use still exists — a concurrent
+    /// `gc` may have removed an unreferenced segment this run reused.
+    pub fn publish(&self, new_refs: Vec<(String, ObjectId)>) -> Result<(), IndexError> {
+        let store = self.store;
+        update_refs(store, |refs| -> Result<(), IndexError> {
+            for (_, id) in &new_refs {
+                let snap = Snapshot::load(store, *id)?;
+                for seg in &snap.segments {
+                    if !store.path_of(Kind::Segment, *seg).exists() {
+                        return Err(IndexError::Concurrent(format!(
+                            "segment {} was removed by a concurrent gc; run the command again",
+                            seg.short()
+                        )));
+                    }
+                }
+            }
+            for (name, id) in new_refs {
+                refs.set(name, id);
+            }
+            Ok(())
+        })
+    }
+
+    /// The nearest ancestor of `commit` that is indexed (in the store or in
+    /// this batch), with its tree and file list.
+    fn find_base(
+        &self,
+        commit: GitOid,
+        refs: &grove_manifest::Refs,
+        batch: &HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)>,
+    ) -> Result<Option<(GitOid, Arc<Vec<TreeEntry>>)>, IndexError> {
+        if refs.is_empty() && batch.is_empty() {
+            return Ok(None);
+        }
+        for a in self.repo.ancestors(commit, ANCESTOR_SEARCH_LIMIT)? {
+            if a == commit {
+                continue;
+            }
+            if let Some((tree, entries)) = batch.get(&a) {
+                return Ok(Some((*tree, entries.clone())));
+            }
+            if let Some(id) = refs.get(&commit_ref(a)) {
+                let snap = Snapshot::load(self.store, id)?;
+                self.skipped_in_bases.lock().expect("not poisoned").push(snap.clone());
+                return Ok(Some((snap.tree, Arc::new(snapshot_tree_entries(&snap)))));
+            }
+        }
+        Ok(None)
     }
 
     fn snapshot_ids(&self, commits: &[Commit]) -> Result<Vec<(GitOid, ObjectId)>, IndexError> {
@@ -205,7 +353,7 @@ impl<'a> Indexer<'a> {
     /// Reads, classifies and indexes `wanted` blobs into new segments.
     fn index_blobs(
         &self,
-        wanted: &[GitOid],
+        wanted: &[BlobSource],
         memo: &mut HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
         progress: &dyn Progress,
@@ -220,10 +368,10 @@ impl<'a> Indexer<'a> {
                 .par_iter()
                 .map_init(
                     || (self.repo.local(), Vec::new()),
-                    |(local, buf), &oid| {
-                        let r = self.prepare_blob(local, buf, oid);
+                    |(local, buf), src| {
+                        let r = self.prepare_blob(local, buf, src);
                         progress.inc(1);
-                        r.map(|p| (oid, p))
+                        r.map(|p| (src.oid(), p))
                     },
                 )
                 .collect();
@@ -254,16 +402,27 @@ impl<'a> Indexer<'a> {
         Ok(())
     }
 
-    fn prepare_blob(&self, local: &grove_vcs::LocalRepo, buf: &mut Vec<u8>, oid: GitOid) -> Result<Prepared, VcsError> {
-        let size = local.blob_size(oid)?;
-        if size > self.opts.max_file_size {
-            return Ok(Prepared::Skipped(SkipReason::TooLarge, size));
+    fn prepare_blob(&self, local: &grove_vcs::LocalRepo, buf: &mut Vec<u8>, src: &BlobSource) -> Result<Prepared, VcsError> {
+        let (oid, content): (GitOid, &[u8]) = match src {
+            BlobSource::Git(oid) => {
+                let size = local.blob_size(*oid)?;
+                if size > self.opts.max_file_size {
+                    return Ok(Prepared::Skipped(SkipReason::TooLarge, size));
+                }
+                local.read_blob(*oid, buf)?;
+                (*oid, buf)
+            }
+            BlobSource::Bytes(oid, bytes) => {
+                if bytes.len() as u64 > self.opts.max_file_size {
+                    return Ok(Prepared::Skipped(SkipReason::TooLarge, bytes.len() as u64));
+                }
+                (*oid, bytes)
+            }
+        };
+        if content.contains(&0) {
+            return Ok(Prepared::Skipped(SkipReason::Binary, content.len() as u64));
         }
-        local.read_blob(oid, buf)?;
-        if buf.contains(&0) {
-            return Ok(Prepared::Skipped(SkipReason::Binary, buf.len() as u64));
-        }
-        let doc = DocInput { content_id: ContentId::of(buf), git_oid: oid, content: buf };
+        let doc = DocInput { content_id: ContentId::of(content), git_oid: oid, content };
         Ok(Prepared::Doc(PreparedDoc::new(doc, self.opts.zstd_level)))
     }
 
@@ -289,8 +448,9 @@ impl<'a> Indexer<'a> {
 
     fn build_snapshot(
         &self,
-        commit: Commit,
-        entries: &[grove_vcs::TreeEntry],
+        commit: GitOid,
+        tree: GitOid,
+        entries: &[TreeEntry],
         memo: &HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
     ) -> Snapshot {
@@ -310,7 +470,7 @@ impl<'a> Indexer<'a> {
                     DocRef::Indexed { segment: idx, doc }
                 }
                 Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
-                None => unreachable!("every blob of the tree was indexed or classified above"),
+                None => unreachable!("every blob of the state was indexed or classified above"),
             };
             if matches!(doc, DocRef::Skipped { .. }) {
                 summary.skipped += 1;
@@ -321,8 +481,51 @@ impl<'a> Indexer<'a> {
         // git orders trees by bytes of the full path; keep that invariant explicit.
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out.dedup_by(|a, b| a.path == b.path);
-        Snapshot { commit: commit.oid, tree: commit.tree, segments, entries: out }
+        Snapshot { commit, tree, segments, entries: out }
     }
+}
+
+/// Files a snapshot recorded as not searchable need not be read again.
+fn remember_skipped(memo: &mut HashMap<GitOid, Known>, snap: &Snapshot) {
+    for e in &snap.entries {
+        if let DocRef::Skipped { reason, size } = e.doc {
+            memo.entry(e.git_oid).or_insert(Known::Skipped { reason, size });
+        }
+    }
+}
+
+fn change_from_tree(c: TreeChange) -> Change {
+    match c {
+        TreeChange::Added { path, oid, mode } | TreeChange::Modified { path, oid, mode } => {
+            Change::Upsert { path, mode, oid, content: None }
+        }
+        TreeChange::Deleted { path } => Change::Delete { path },
+    }
+}
+
+/// A snapshot's file list as tree entries (path, blob id, mode).
+pub fn snapshot_tree_entries(s: &Snapshot) -> Vec<TreeEntry> {
+    s.entries.iter().map(|e| TreeEntry { path: e.path.clone(), oid: e.git_oid, mode: e.mode }).collect()
+}
+
+/// Applies path-sorted `changes` to path-sorted `base` in one merge pass.
+pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
+    let mut out = Vec::with_capacity(base.len() + changes.len());
+    let mut i = 0;
+    for c in changes {
+        while i < base.len() && base[i].path.as_slice() < c.path() {
+            out.push(base[i].clone());
+            i += 1;
+        }
+        if i < base.len() && base[i].path.as_slice() == c.path() {
+            i += 1; // replaced or deleted
+        }
+        if let Change::Upsert { path, mode, oid, .. } = c {
+            out.push(TreeEntry { path: path.clone(), oid: *oid, mode: *mode });
+        }
+    }
+    out.extend_from_slice(&base[i..]);
+    out
 }
 
 enum Prepared {

@@ -92,12 +92,17 @@ pub fn load_refs(store: &Store) -> Result<Refs, ManifestError> {
 
 /// Read-modify-write of the ref table under the store's writer lock, so two
 /// writers never lose each other's updates. The new table replaces the old one
-/// atomically (temp, fsync, rename, fsync dir).
-pub fn update_refs<T>(store: &Store, f: impl FnOnce(&mut Refs) -> T) -> Result<T, ManifestError> {
-    let _lock = store.write_lock()?;
+/// atomically (temp, fsync, rename, fsync dir) — only if `f` succeeds.
+pub fn update_refs<T, E: From<ManifestError>>(
+    store: &Store,
+    f: impl FnOnce(&mut Refs) -> Result<T, E>,
+) -> Result<T, E> {
+    let _lock = store.write_lock().map_err(ManifestError::from)?;
     let mut refs = load_refs(store)?;
-    let out = f(&mut refs);
-    store.replace_file(FILE, &refs.encode())?;
+    let out = f(&mut refs)?;
+    grove_store::failpoint("before-refs-swap");
+    store.replace_file(FILE, &refs.encode()).map_err(ManifestError::from)?;
+    grove_store::failpoint("after-refs-swap");
     Ok(out)
 }
 
@@ -122,8 +127,14 @@ mod tests {
     fn update_under_lock() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_or_create(dir.path()).unwrap();
-        update_refs(&store, |r| r.set("a".into(), ObjectId([1; 32]))).unwrap();
-        update_refs(&store, |r| r.set("b".into(), ObjectId([2; 32]))).unwrap();
+        update_refs::<_, ManifestError>(&store, |r| Ok(r.set("a".into(), ObjectId([1; 32])))).unwrap();
+        update_refs::<_, ManifestError>(&store, |r| Ok(r.set("b".into(), ObjectId([2; 32])))).unwrap();
+        // A failing update leaves the table as it was.
+        let failed = update_refs::<(), ManifestError>(&store, |r| {
+            r.set("c".into(), ObjectId([3; 32]));
+            Err(ManifestError::Corrupt { path: "x".into(), what: "test".into() })
+        });
+        assert!(failed.is_err());
         let refs = load_refs(&store).unwrap();
         assert_eq!(refs.len(), 2);
         assert_eq!(refs.get("a"), Some(ObjectId([1; 32])));

@@ -105,10 +105,13 @@ pub struct SearchOutput {
 }
 
 /// Searches `targets` for `pattern`. `segments` must hold every segment the
-/// targets reference.
+/// targets (and `since`) reference. With `since`, a matching line is only
+/// reported if the same path in `since` has fewer matching lines with that
+/// exact text (so moved or unchanged lines do not count as new).
 pub fn search(
     pattern: &CompiledPattern,
     targets: &[Target],
+    since: Option<&Target>,
     segments: &HashMap<ObjectId, Arc<Segment>>,
     opts: &SearchOptions,
 ) -> Result<SearchOutput, SearchError> {
@@ -116,7 +119,13 @@ pub fn search(
     let mut out = SearchOutput::default();
 
     // Live docs per segment over all targets, after path filtering.
-    let live = candidates::live_docs(targets, &filter, &mut out.skipped);
+    let mut skipped_since = Vec::new();
+    let mut live = candidates::live_docs(targets, &filter, &mut out.skipped);
+    if let Some(since) = since {
+        for (seg, docs) in candidates::live_docs(std::slice::from_ref(since), &filter, &mut skipped_since) {
+            *live.entry(seg).or_default() |= docs;
+        }
+    }
     let mut seg_list: Vec<(ObjectId, Arc<Segment>)> = Vec::with_capacity(live.len());
     for id in live.keys() {
         let seg = segments.get(id).ok_or_else(|| SearchError::MissingSegment(id.to_hex()))?;
@@ -132,8 +141,26 @@ pub fn search(
     }
     out.stats.candidates = cands.len() as u64;
 
-    let found = verify::verify_all(pattern, &seg_list, &cands, opts)?;
+    // `since` compares line texts, so it verifies in line mode, uncapped.
+    let verify_opts = match since {
+        None => opts.clone(),
+        Some(_) => SearchOptions { mode: OutputMode::Lines, before_context: 0, after_context: 0, max_count: None, globs: Vec::new() },
+    };
+    let found = verify::verify_all(pattern, &seg_list, &cands, &verify_opts)?;
     out.stats.matching_docs = found.len() as u64;
+
+    let since_docs: HashMap<&[u8], (ObjectId, u32)> = match since {
+        None => HashMap::new(),
+        Some(t) => t
+            .snapshot
+            .entries
+            .iter()
+            .filter_map(|e| match e.doc {
+                DocRef::Indexed { segment, doc } => Some((e.path.as_slice(), (t.snapshot.segments[segment as usize], doc))),
+                DocRef::Skipped { .. } => None,
+            })
+            .collect(),
+    };
 
     // Attribute matches to every (target, path) holding a matching blob.
     for (t, target) in targets.iter().enumerate() {
@@ -145,8 +172,45 @@ pub fn search(
             if !candidates::searchable(e) || !filter.accepts(&e.path) {
                 continue;
             }
-            out.files.push(FileResult { target: t, path: e.path.clone(), matches: m.clone() });
+            let matches = match since {
+                None => m.clone(),
+                Some(_) => {
+                    let old = since_docs.get(e.path.as_slice()).and_then(|k| found.get(k).map(|m| (k, m)));
+                    match new_lines_only(m, old.map(|(_, m)| &**m), opts) {
+                        Some(m) => Arc::new(m),
+                        None => continue,
+                    }
+                }
+            };
+            out.files.push(FileResult { target: t, path: e.path.clone(), matches });
         }
     }
     Ok(out)
+}
+
+/// The match lines of `new` whose text is not matched as often in `old`,
+/// shaped for the requested output mode; `None` if nothing is new.
+fn new_lines_only(new: &DocMatches, old: Option<&DocMatches>, opts: &SearchOptions) -> Option<DocMatches> {
+    let mut seen: HashMap<&[u8], usize> = HashMap::new();
+    for l in old.iter().flat_map(|m| &m.lines).filter(|l| l.kind == LineKind::Match) {
+        *seen.entry(&l.bytes).or_default() += 1;
+    }
+    let mut lines = Vec::new();
+    for l in new.lines.iter().filter(|l| l.kind == LineKind::Match) {
+        match seen.get_mut(l.bytes.as_slice()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => lines.push(l.clone()),
+        }
+        if opts.max_count.is_some_and(|max| lines.len() as u64 >= max) {
+            break;
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let count = lines.len() as u64;
+    if opts.mode != OutputMode::Lines {
+        lines.clear();
+    }
+    Some(DocMatches { count, lines })
 }

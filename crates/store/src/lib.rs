@@ -92,6 +92,19 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
+/// Crash-test hook: when `GROVE_FAILPOINT` names this point, the process
+/// aborts right here, as if killed. Used by the durability tests to stop a
+/// writer between any two steps of the commit protocol; costs one cached
+/// environment lookup otherwise.
+pub fn failpoint(name: &str) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let point = POINT.get_or_init(|| std::env::var("GROVE_FAILPOINT").ok());
+    if point.as_deref() == Some(name) {
+        eprintln!("grove: failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
 /// First line of the `FORMAT` file; bumped when the directory layout changes.
 pub const LAYOUT: &str = "grove-index layout 1";
 
@@ -159,6 +172,10 @@ impl Store {
             return Ok(id);
         }
         self.write_atomically(&path, bytes)?;
+        failpoint(match kind {
+            Kind::Segment => "after-segment",
+            Kind::Snapshot => "after-snapshot",
+        });
         Ok(id)
     }
 
@@ -189,6 +206,7 @@ impl Store {
             f.write_all(bytes).map_err(io_err(&tmp))?;
             f.sync_all().map_err(io_err(&tmp))?;
         }
+        failpoint("before-rename");
         fs::rename(&tmp, dest).map_err(io_err(dest))?;
         let dir = dest.parent().unwrap_or(&self.root);
         sync_dir(dir)?;

@@ -3,6 +3,10 @@
 //! * [`Repo`] is the shared, `Send + Sync` view of one repository: discovery, revision
 //!   parsing, recursive tree listing, ref listing.
 //! * [`LocalRepo`] is a cheap per-thread handle for reading blobs (one per rayon worker).
+//! * Deriving snapshots from other snapshots: [`Repo::diff_trees`] (commit to commit),
+//!   [`Repo::ancestors`] (which indexed commit to start from), [`Repo::worktree_changes`]
+//!   (the working tree as an overlay on HEAD) and [`Repo::hash_blob`] (oids of bytes
+//!   that are not in git, such as patched files).
 //!
 //! Every fallible call returns a [`VcsError`]; nothing here panics on bad input or on a
 //! damaged repository.
@@ -25,6 +29,9 @@ use std::sync::{Mutex, TryLockError};
 
 use gix::prelude::Find;
 use grove_base::{EntryMode, GitOid};
+
+mod diff;
+mod worktree;
 
 /// Size of the decoded-object cache of the handle used for commits, tags and trees.
 pub const TREE_OBJECT_CACHE_BYTES: usize = 32 * 1024 * 1024;
@@ -60,8 +67,8 @@ pub struct TreeEntry {
     pub mode: EntryMode,
 }
 
-/// Which refs [`Repo::refs_matching`] lists.
-#[derive(Clone, Copy, Debug)]
+/// Which refs [`Repo::refs_matching`] lists. Ordered `Tag < Branch` (see [`Repo::all_refs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RefKind {
     /// `refs/tags/*`
     Tag,
@@ -70,7 +77,7 @@ pub enum RefKind {
 }
 
 /// A tag or branch by short name (`v1.0`, `main`), peeled to the commit it names.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamedRef {
     pub name: String,
     pub commit: GitOid,
@@ -88,6 +95,76 @@ pub enum VcsError {
     InvalidGlob { glob: String, reason: String },
     #[error("git: {0}")]
     Git(String),
+    #[error(
+        "the repository at {} is bare: it has no working tree to compare with HEAD \
+         (run from a checkout, or name a revision instead)",
+        git_dir.display()
+    )]
+    NoWorkTree { git_dir: PathBuf },
+}
+
+/// One changed path between two trees (recursive, files only: blobs, executables,
+/// symlinks; gitlinks are ignored). See [`Repo::diff_trees`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TreeChange {
+    /// A file that only the new tree has (also: a gitlink or a directory became a file).
+    Added {
+        path: Vec<u8>,
+        oid: GitOid,
+        mode: EntryMode,
+    },
+    /// A file that only the old tree has (also: a file became a gitlink or a directory).
+    Deleted { path: Vec<u8> },
+    /// A file in both trees whose content and/or mode changed: the new oid and mode.
+    Modified {
+        path: Vec<u8>,
+        oid: GitOid,
+        mode: EntryMode,
+    },
+}
+
+impl TreeChange {
+    /// The full '/'-separated path of the changed file.
+    pub fn path(&self) -> &[u8] {
+        match self {
+            TreeChange::Added { path, .. }
+            | TreeChange::Deleted { path }
+            | TreeChange::Modified { path, .. } => path,
+        }
+    }
+}
+
+/// The working tree relative to HEAD, see [`Repo::worktree_changes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorktreeChanges {
+    /// HEAD's commit, `None` when HEAD is unborn (then every file is an upsert).
+    pub head: Option<Commit>,
+    /// Sorted by path bytes, one change per path.
+    pub changes: Vec<WorktreeChange>,
+}
+
+/// One file of the working tree that differs from HEAD's tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorktreeChange {
+    /// New or modified relative to HEAD (tracked-modified or untracked), with its bytes as
+    /// they are on disk (a symlink: its target) and their git blob id.
+    Upsert {
+        path: Vec<u8>,
+        mode: EntryMode,
+        oid: GitOid,
+        content: Vec<u8>,
+    },
+    /// In HEAD's tree, absent from the working tree (or no longer a file there).
+    Deleted { path: Vec<u8> },
+}
+
+impl WorktreeChange {
+    /// The path relative to the work tree root, '/'-separated bytes.
+    pub fn path(&self) -> &[u8] {
+        match self {
+            WorktreeChange::Upsert { path, .. } | WorktreeChange::Deleted { path } => path,
+        }
+    }
 }
 
 /// A repository, shareable between threads.
@@ -213,39 +290,72 @@ impl Repo {
     /// (tags of trees or blobs) and broken refs are left out, as git does.
     pub fn refs_matching(&self, kind: RefKind, glob: &str) -> Result<Vec<NamedRef>, VcsError> {
         let matcher = compile_glob(glob)?;
+        self.with_repo(|repo| list_refs(repo, kind, Some(&matcher)))
+    }
+
+    /// Every tag and local branch, peeled to commits, sorted by kind (tags first) then
+    /// by name. Like [`Repo::refs_matching`] with the glob `*`: refs that do not lead to
+    /// a commit and broken refs are left out.
+    pub fn all_refs(&self) -> Result<Vec<(NamedRef, RefKind)>, VcsError> {
         self.with_repo(|repo| {
-            let platform = repo.references().map_err(git_err)?;
-            let (iter, prefix): (_, &[u8]) = match kind {
-                RefKind::Tag => (platform.tags().map_err(git_err)?, b"refs/tags/"),
-                RefKind::Branch => (platform.local_branches().map_err(git_err)?, b"refs/heads/"),
-            };
             let mut out = Vec::new();
-            for r in iter {
-                // Unreadable refs are skipped, like git's "ignoring broken ref".
-                let Ok(mut r) = r else { continue };
-                let full: &[u8] = r.name().as_bstr();
-                let Some(short) = full.strip_prefix(prefix) else {
-                    continue;
-                };
-                let name = String::from_utf8_lossy(short).into_owned();
-                if !matcher.is_match(&name) {
-                    continue;
-                }
-                // Follows symbolic refs and tag objects; uses the peeled ids that
-                // `packed-refs` records, so most annotated tags cost no object read.
-                let Ok(id) = r.peel_to_id() else { continue };
-                let id = id.detach();
-                let is_commit = matches!(
-                    repo.try_find_header(id),
-                    Ok(Some(h)) if h.kind() == gix::object::Kind::Commit
-                );
-                if let (true, Some(commit)) = (is_commit, from_gix(&id)) {
-                    out.push(NamedRef { name, commit });
-                }
+            for kind in [RefKind::Tag, RefKind::Branch] {
+                out.extend(list_refs(repo, kind, None)?.into_iter().map(|r| (r, kind)));
             }
-            out.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(out)
         })
+    }
+
+    /// The changes that turn tree `from` into tree `to`, sorted by path bytes: files only
+    /// (gitlinks are ignored), no rename detection (a rename is `Deleted` + `Added`).
+    /// Subtrees with the same oid on both sides are skipped without being read, so the
+    /// cost is proportional to what changed. A file replaced by a directory (or the
+    /// reverse) yields `Deleted`/`Added` for every affected file. The result equals
+    /// `git diff-tree -r --no-renames A B` minus gitlinks (a type change between a file
+    /// and a symlink is `Modified`).
+    pub fn diff_trees(&self, from: GitOid, to: GitOid) -> Result<Vec<TreeChange>, VcsError> {
+        self.with_repo(|repo| diff::diff_trees(repo, from, to))
+    }
+
+    /// Commits reachable from `commit` (itself first), breadth-first: by distance in
+    /// parent links, each commit's parents in order (so merges' second parents are
+    /// included), each commit once, at most `limit` of them. Every commit returned has
+    /// been read; the parents of a shallow clone's boundary commits are not followed.
+    pub fn ancestors(&self, commit: GitOid, limit: usize) -> Result<Vec<GitOid>, VcsError> {
+        self.with_repo(|repo| ancestors(repo, commit, limit))
+    }
+
+    /// The git blob id of `bytes`: sha1 of `"blob <len>\0"` followed by the bytes, as
+    /// `git hash-object` computes it. (For inputs crafted to collide, which git refuses,
+    /// this is the plain SHA-1 all the same.)
+    pub fn hash_blob(bytes: &[u8]) -> GitOid {
+        let mut hasher = sha1dc::Hasher::new();
+        hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+        hasher.update(bytes);
+        let digest = match hasher.finalize() {
+            Ok(d) => d,
+            Err(collision) => collision.digest(),
+        };
+        GitOid(digest.into())
+    }
+
+    /// The working tree relative to HEAD, as `git status` sees it: tracked files whose
+    /// content (or mode) on disk differs from HEAD's tree (staged or not), tracked files
+    /// deleted from the work tree (or replaced by a directory), HEAD's files removed from
+    /// the index, and untracked files that are not ignored (`.gitignore` files,
+    /// `$GIT_DIR/info/exclude`, `core.excludesFile`). Files whose bytes and mode on disk
+    /// equal HEAD's are never reported, whatever the index says. Sorted by path.
+    ///
+    /// Like `git status`, unchanged files are recognised by the stat data cached in the
+    /// git index (honouring `core.trustCTime`, `core.checkStat` and racily clean
+    /// entries); only files that may have changed are read and hashed. Submodules and
+    /// nested repositories are skipped; `core.fileMode` and `core.symlinks` are honoured.
+    /// Content is taken as it is on disk: clean filters and end-of-line conversion from
+    /// `.gitattributes` are not applied.
+    ///
+    /// Errors with [`VcsError::NoWorkTree`] in a bare repository.
+    pub fn worktree_changes(&self) -> Result<WorktreeChanges, VcsError> {
+        self.with_repo(worktree::worktree_changes)
     }
 
     /// A handle for reading blobs on the calling thread. Cheap (no I/O); make one per
@@ -294,37 +404,153 @@ impl LocalRepo {
 
     /// Clear `buf` and fill it with the bytes of blob `oid`.
     pub fn read_blob(&self, oid: GitOid, buf: &mut Vec<u8>) -> Result<(), VcsError> {
-        let id = to_gix(oid);
-        let found = match self.repo.objects.try_find(&id, buf) {
-            Ok(Some(data)) => Some((data.kind, data.data.as_ptr() as usize, data.data.len())),
-            Ok(None) => None,
-            Err(e) => {
-                buf.clear();
-                return Err(VcsError::Git(format!(
-                    "cannot read blob {oid}: {}",
-                    err_msg(&e)
-                )));
-            }
+        read_blob_with(&self.repo, oid, buf)
+    }
+}
+
+fn list_refs(
+    repo: &gix::Repository,
+    kind: RefKind,
+    matcher: Option<&globset::GlobMatcher>,
+) -> Result<Vec<NamedRef>, VcsError> {
+    let platform = repo.references().map_err(git_err)?;
+    let (iter, prefix): (_, &[u8]) = match kind {
+        RefKind::Tag => (platform.tags().map_err(git_err)?, b"refs/tags/"),
+        RefKind::Branch => (platform.local_branches().map_err(git_err)?, b"refs/heads/"),
+    };
+    let mut out = Vec::new();
+    for r in iter {
+        // Unreadable refs are skipped, like git's "ignoring broken ref".
+        let Ok(mut r) = r else { continue };
+        let full: &[u8] = r.name().as_bstr();
+        let Some(short) = full.strip_prefix(prefix) else {
+            continue;
         };
-        match found {
-            Some((gix::object::Kind::Blob, ptr, len)) => {
-                settle(buf, ptr, len);
-                Ok(())
+        let name = String::from_utf8_lossy(short).into_owned();
+        if matcher.is_some_and(|m| !m.is_match(&name)) {
+            continue;
+        }
+        // Follows symbolic refs and tag objects; uses the peeled ids that
+        // `packed-refs` records, so most annotated tags cost no object read.
+        let Ok(id) = r.peel_to_id() else { continue };
+        let id = id.detach();
+        let is_commit = matches!(
+            repo.try_find_header(id),
+            Ok(Some(h)) if h.kind() == gix::object::Kind::Commit
+        );
+        if let (true, Some(commit)) = (is_commit, from_gix(&id)) {
+            out.push(NamedRef { name, commit });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn ancestors(
+    repo: &gix::Repository,
+    start: GitOid,
+    limit: usize,
+) -> Result<Vec<GitOid>, VcsError> {
+    use std::collections::{HashSet, VecDeque};
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    // The boundary of a shallow clone: these commits' parents are absent on purpose.
+    let shallow: HashSet<GitOid> = match repo.shallow_commits().map_err(git_err)? {
+        Some(commits) => commits.iter().filter_map(|id| from_gix(id)).collect(),
+        None => HashSet::new(),
+    };
+    let mut seen: HashSet<GitOid> = HashSet::from([start]);
+    let mut queue: VecDeque<GitOid> = VecDeque::from([start]);
+    let mut buf = Vec::new();
+    let mut parents = Vec::new();
+    while let Some(oid) = queue.pop_front() {
+        read_commit_parents(repo, oid, &mut buf, &mut parents)?;
+        out.push(oid);
+        if out.len() >= limit {
+            break;
+        }
+        if shallow.contains(&oid) {
+            continue;
+        }
+        for &p in &parents {
+            if seen.insert(p) {
+                queue.push_back(p);
             }
-            Some((kind, _, _)) => {
-                buf.clear();
-                Err(VcsError::Git(format!(
-                    "object {oid} is a {kind}, not a blob"
-                )))
-            }
-            None if oid.0 == EMPTY_BLOB => {
-                buf.clear();
-                Ok(())
-            }
-            None => {
-                buf.clear();
-                Err(VcsError::Git(format!("blob {oid} does not exist")))
-            }
+        }
+    }
+    Ok(out)
+}
+
+/// Read commit `oid` and put its parents, in order, into `parents`.
+fn read_commit_parents(
+    repo: &gix::Repository,
+    oid: GitOid,
+    buf: &mut Vec<u8>,
+    parents: &mut Vec<GitOid>,
+) -> Result<(), VcsError> {
+    parents.clear();
+    let data = match repo.objects.try_find(&to_gix(oid), buf) {
+        Ok(Some(data)) => data,
+        Ok(None) => return Err(VcsError::Git(format!("commit {oid} does not exist"))),
+        Err(e) => {
+            return Err(VcsError::Git(format!(
+                "cannot read commit {oid}: {}",
+                err_msg(&e)
+            )))
+        }
+    };
+    if data.kind != gix::object::Kind::Commit {
+        return Err(VcsError::Git(format!(
+            "object {oid} is a {}, not a commit",
+            data.kind
+        )));
+    }
+    let malformed = || VcsError::Git(format!("commit {oid} is malformed"));
+    // `tree HEX\n` then zero or more `parent HEX\n`.
+    let mut rest = data.data.strip_prefix(b"tree ").ok_or_else(malformed)?;
+    rest = rest.get(41..).ok_or_else(malformed)?;
+    while let Some(r) = rest.strip_prefix(b"parent ") {
+        let parent = header_oid(rest, b"parent ").ok_or_else(malformed)?;
+        parents.push(parent);
+        rest = r.get(41..).ok_or_else(malformed)?;
+    }
+    Ok(())
+}
+
+/// Clear `buf` and fill it with the bytes of blob `oid`.
+fn read_blob_with(repo: &gix::Repository, oid: GitOid, buf: &mut Vec<u8>) -> Result<(), VcsError> {
+    let id = to_gix(oid);
+    let found = match repo.objects.try_find(&id, buf) {
+        Ok(Some(data)) => Some((data.kind, data.data.as_ptr() as usize, data.data.len())),
+        Ok(None) => None,
+        Err(e) => {
+            buf.clear();
+            return Err(VcsError::Git(format!(
+                "cannot read blob {oid}: {}",
+                err_msg(&e)
+            )));
+        }
+    };
+    match found {
+        Some((gix::object::Kind::Blob, ptr, len)) => {
+            settle(buf, ptr, len);
+            Ok(())
+        }
+        Some((kind, _, _)) => {
+            buf.clear();
+            Err(VcsError::Git(format!(
+                "object {oid} is a {kind}, not a blob"
+            )))
+        }
+        None if oid.0 == EMPTY_BLOB => {
+            buf.clear();
+            Ok(())
+        }
+        None => {
+            buf.clear();
+            Err(VcsError::Git(format!("blob {oid} does not exist")))
         }
     }
 }

@@ -1,0 +1,254 @@
+//! Compaction and garbage collection.
+//!
+//! **Compaction** merges small delta segments (and segments that are mostly
+//! dead) into one, so a query touches a bounded number of segments. It never
+//! rewrites what a snapshot still references without rewriting that snapshot:
+//! every snapshot using a merged segment is re-encoded against the new one,
+//! and its refs are moved with a compare-and-swap under the writer lock (a ref
+//! that changed meanwhile is left alone; its old segments simply stay alive).
+//!
+//! **GC** is mark and sweep from the ref table. An unreferenced object is only
+//! deleted when it is older than the grace period *and* was already seen
+//! unreferenced by a gc at least one grace period ago (the `gc-pending` file),
+//! so writers that have not published yet and readers that loaded an older
+//! ref table keep working.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use grove_base::ContentId;
+use grove_manifest::{load_refs, update_refs, DocRef, ManifestError, Snapshot};
+use grove_segment::{DocInput, PreparedDoc, SegmentWriter};
+use grove_store::{Kind, ObjectId, Store};
+use rayon::prelude::*;
+
+use crate::{open_segment, IndexError, IndexOptions};
+
+#[derive(Clone, Debug)]
+pub struct CompactOptions {
+    /// Segments smaller than this (file bytes) are merge candidates.
+    pub small_segment_bytes: u64,
+    /// Compact once more than this many small segments are referenced.
+    pub max_small_segments: usize,
+    /// A segment with less than this fraction of live docs is rewritten.
+    pub min_live_fraction: f64,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        CompactOptions { small_segment_bytes: 16 << 20, max_small_segments: 8, min_live_fraction: 0.5 }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompactReport {
+    pub merged_segments: usize,
+    pub live_docs: u64,
+    pub dead_docs: u64,
+    pub snapshots_rewritten: usize,
+    pub new_segment: Option<ObjectId>,
+}
+
+/// Merges small or mostly dead segments when the policy says so (or always,
+/// with `force`). Returns what it did.
+pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force: bool) -> Result<CompactReport, IndexError> {
+    let refs = load_refs(store)?;
+    let mut snaps: BTreeMap<ObjectId, Snapshot> = BTreeMap::new();
+    for (_, id) in refs.iter() {
+        if !snaps.contains_key(&id) {
+            snaps.insert(id, Snapshot::load(store, id)?);
+        }
+    }
+    // Live docs of every referenced segment.
+    let mut live: BTreeMap<ObjectId, BTreeSet<u32>> = BTreeMap::new();
+    for s in snaps.values() {
+        for e in &s.entries {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                live.entry(s.segments[segment as usize]).or_default().insert(doc);
+            }
+        }
+    }
+    let mut chosen = Vec::new();
+    let mut small = 0;
+    for (id, docs) in &live {
+        let size = store.object_size(Kind::Segment, *id)?;
+        let seg = open_segment(store, *id)?;
+        let fraction = docs.len() as f64 / seg.num_docs().max(1) as f64;
+        if size < opts.small_segment_bytes {
+            small += 1;
+            chosen.push(*id);
+        } else if fraction < opts.min_live_fraction {
+            chosen.push(*id);
+        }
+    }
+    let mut report = CompactReport::default();
+    let worth_it = force && chosen.len() > 1
+        || small > opts.max_small_segments
+        || chosen.len() > small; // a mostly dead large segment
+    if !worth_it || chosen.is_empty() {
+        return Ok(report);
+    }
+
+    // Rewrite the live docs of the chosen segments into one new segment.
+    let mut writer = SegmentWriter::new();
+    let mut remap: HashMap<(ObjectId, u32), u32> = HashMap::new();
+    for id in &chosen {
+        let seg = open_segment(store, *id)?;
+        let docs: Vec<u32> = live[id].iter().copied().collect();
+        report.dead_docs += (seg.num_docs() as usize - docs.len()) as u64;
+        let prepared: Vec<Result<(u32, PreparedDoc), IndexError>> = docs
+            .par_iter()
+            .map_init(Vec::new, |buf, &doc| {
+                seg.content_into(doc, buf)
+                    .map_err(|source| IndexError::Segment { path: id.to_hex(), source })?;
+                let entry = seg.doc(doc);
+                let input = DocInput { content_id: ContentId::of(buf), git_oid: entry.git_oid, content: buf };
+                Ok((doc, PreparedDoc::new(input, index.zstd_level)))
+            })
+            .collect();
+        for p in prepared {
+            let (doc, prepared) = p?;
+            let new_doc = writer.add(prepared);
+            remap.insert((*id, doc), new_doc);
+            report.live_docs += 1;
+        }
+    }
+    let new_id = store.put(Kind::Segment, &writer.finish())?;
+    report.new_segment = Some(new_id);
+    report.merged_segments = chosen.len();
+    let chosen: BTreeSet<ObjectId> = chosen.into_iter().collect();
+
+    // Re-encode every snapshot that used a merged segment.
+    let mut moved: HashMap<ObjectId, ObjectId> = HashMap::new();
+    for (old_id, s) in &snaps {
+        if !s.segments.iter().any(|id| chosen.contains(id)) {
+            continue;
+        }
+        let mut segments: Vec<ObjectId> = Vec::new();
+        let mut index_of: HashMap<ObjectId, u32> = HashMap::new();
+        let mut entries = s.entries.clone();
+        for e in &mut entries {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let seg_id = s.segments[segment as usize];
+                let (target, doc) = match remap.get(&(seg_id, doc)) {
+                    Some(&d) => (new_id, d),
+                    None => (seg_id, doc),
+                };
+                let idx = *index_of.entry(target).or_insert_with(|| {
+                    segments.push(target);
+                    (segments.len() - 1) as u32
+                });
+                e.doc = DocRef::Indexed { segment: idx, doc };
+            }
+        }
+        let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
+        moved.insert(*old_id, rewritten.store(store)?);
+        report.snapshots_rewritten += 1;
+    }
+    // Compare-and-swap every ref that still points at a rewritten snapshot.
+    update_refs::<_, ManifestError>(store, |refs| {
+        let names: Vec<(String, ObjectId)> = refs.iter().map(|(n, id)| (n.to_string(), id)).collect();
+        for (name, id) in names {
+            if let Some(new) = moved.get(&id) {
+                refs.set(name, *new);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GcReport {
+    pub segments_removed: usize,
+    pub snapshots_removed: usize,
+    pub bytes_freed: u64,
+    /// Unreferenced objects kept for now (inside the grace period).
+    pub pending: usize,
+    pub temp_removed: usize,
+}
+
+const PENDING: &str = "gc-pending";
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Mark and sweep from every ref. See the module docs for the grace rule.
+pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
+    let mut report = GcReport::default();
+    update_refs::<_, IndexError>(store, |refs| {
+        // Mark.
+        let mut live_snaps = BTreeSet::new();
+        let mut live_segs = BTreeSet::new();
+        for (_, id) in refs.iter() {
+            if live_snaps.insert(id) {
+                live_segs.extend(Snapshot::load(store, id)?.segments);
+            }
+        }
+        // Sweep, honouring the grace period twice (file age, pending age).
+        let previous = read_pending(store)?;
+        let mut pending: BTreeMap<(u8, ObjectId), u64> = BTreeMap::new();
+        let now = now_secs();
+        for (kind, tag, live) in [(Kind::Segment, 0u8, &live_segs), (Kind::Snapshot, 1u8, &live_snaps)] {
+            for id in store.list(kind)? {
+                if live.contains(&id) {
+                    continue;
+                }
+                let path = store.path_of(kind, id);
+                let old_enough = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= grace);
+                let since = previous.get(&(tag, id)).copied().unwrap_or(now);
+                if old_enough && now.saturating_sub(since) >= grace.as_secs() {
+                    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                    if std::fs::remove_file(&path).is_ok() {
+                        report.bytes_freed += size;
+                        match kind {
+                            Kind::Segment => report.segments_removed += 1,
+                            Kind::Snapshot => report.snapshots_removed += 1,
+                        }
+                    }
+                } else {
+                    pending.insert((tag, id), since);
+                    report.pending += 1;
+                }
+            }
+        }
+        write_pending(store, &pending)?;
+        report.temp_removed = store.gc_temp(grace)?;
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+fn read_pending(store: &Store) -> Result<BTreeMap<(u8, ObjectId), u64>, IndexError> {
+    let mut out = BTreeMap::new();
+    let Some(bytes) = store.read_file(PENDING)? else { return Ok(out) };
+    // A damaged pending list only delays deletion: start over.
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        let mut parts = line.split(' ');
+        let (Some(kind), Some(hex), Some(t)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let tag = match kind {
+            "segment" => 0,
+            "snapshot" => 1,
+            _ => continue,
+        };
+        if let (Some(id), Ok(t)) = (ObjectId::from_hex(hex), t.parse()) {
+            out.insert((tag, id), t);
+        }
+    }
+    Ok(out)
+}
+
+fn write_pending(store: &Store, pending: &BTreeMap<(u8, ObjectId), u64>) -> Result<(), IndexError> {
+    let mut s = String::new();
+    for ((tag, id), t) in pending {
+        let kind = if *tag == 0 { "segment" } else { "snapshot" };
+        s.push_str(&format!("{kind} {} {t}\n", id.to_hex()));
+    }
+    store.replace_file(PENDING, s.as_bytes())?;
+    Ok(())
+}
