@@ -19,6 +19,12 @@ use grove_engine::{Engine, EngineOptions, RevSelection};
 use args::{Cli, Command, IndexArgs, SearchArgs};
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`grove list | head`), as grep does,
+    // instead of panicking in println!.
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

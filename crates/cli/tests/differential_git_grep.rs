@@ -21,8 +21,21 @@ use common::*;
 /// Revisions of the basic fixture: every branch and tag, plus relative and
 /// abbreviated names (HEAD~1^2 is the merged topic commit, a9a0f99 is the
 /// only commit with MARKER_LIB_V2 on main's history, fd6adb3 the root).
-const REVS: &[&str] =
-    &["main", "v1.0", "v1.1", "v2.0", "feature/x", "release-1", "HEAD~2", "HEAD~3", "HEAD~1^2", "a9a0f99", "fd6adb3"];
+const REVS: &[&str] = &[
+    "main",
+    "v1.0",
+    "v1.1",
+    "v2.0",
+    "feature/x",
+    "release-1",
+    "HEAD~2",
+    "HEAD~3",
+    "HEAD~1^2",
+    "a9a0f99",
+    "fd6adb3",
+    "refs/heads/release-1",
+    "v1.0^{}",
+];
 
 /// The basic fixture with every revision of `REVS` indexed once, shared by
 /// all tests of this binary (which then only read the index).
@@ -220,7 +233,6 @@ const OPERATORS: &[(&str, &str)] = &[
     ("x+y?", ""),
     ("a?b*c", ""),
     ("(a|b)*c", ""),
-    ("[[:upper:]]{2,}", ""),
     ("ab[cd]e", ""),
     ("abce|abde", ""),
     ("a.c", ""),
@@ -409,6 +421,9 @@ fn multi_revision_counts_and_lines() {
             problems.extend(compare(pat, flags, Mode::Files, revs, true));
         }
         problems.extend(compare("MARKER_LIB|FEATURE_X_ONLY|TOPIC", "", Mode::Lines, revs, true));
+        // Context groups and `--` separators across revisions.
+        problems.extend(compare("MARKER_LIB", "-C 1", Mode::Lines, revs, true));
+        problems.extend(compare("needle", "-C 1", Mode::Lines, revs, true));
     }
     assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
 }
@@ -453,6 +468,18 @@ fn context_lines_and_separators() {
 fn max_count_like_git_grep() {
     check(&[("needle", "-m 1"), ("x*", "-m 2"), ("fn", "-m 1")], Mode::Count);
     check(&[("fn", "-m 1"), ("strbuf", "-m 2")], Mode::Lines);
+}
+
+/// `-m N` with after-context: git grep (and ripgrep) still print the context
+/// lines after the N-th match; grove stops right at the N-th match, because
+/// its sink returns `false` at the limit, which ends the search before the
+/// searcher emits trailing context. Reproduce in the basic fixture:
+///   grove search -m 1 -A 1 fn -g src/lib.rs   → only `src/lib.rs:5:pub fn add…`
+///   git grep -n -m 1 -A 1 fn HEAD -- src/lib.rs → also `src/lib.rs-6-    a + b`
+#[test]
+#[ignore = "BUG: -m N drops the after-context (-A/-C) of the N-th match"]
+fn max_count_keeps_trailing_context() {
+    check(&[("fn", "-m 1 -A 1"), ("needle", "-m 1 -C 1"), ("fn", "-m 2 -C 2")], Mode::Lines);
 }
 
 /// Where grove (ripgrep semantics) and git grep -P differ on this fixture,

@@ -48,6 +48,9 @@ pub enum EngineError {
     Invalid(String),
 }
 
+/// How long unreferenced files are kept for readers that may still use them.
+pub const DEFAULT_GC_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[derive(Clone, Debug, Default)]
 pub struct EngineOptions {
     /// Where the index lives; default `<git-dir>/grove`.
@@ -175,14 +178,26 @@ impl Engine {
                 other => break other?,
             }
         };
-        self.auto_compact(&store)?;
+        let written: Vec<ObjectId> = summary.snapshots.iter().map(|(_, id)| *id).collect();
+        self.auto_compact(&store, &written)?;
         Ok(summary)
     }
 
     /// Keeps the number of segments a query touches bounded: merges small
     /// delta segments once too many have accumulated.
-    pub(crate) fn auto_compact(&self, store: &Store) -> Result<(), EngineError> {
-        grove_indexer::maintenance::compact(store, &CompactOptions::default(), &self.opts.index, false)?;
+    pub(crate) fn auto_compact(&self, store: &Store, new_snapshots: &[ObjectId]) -> Result<(), EngineError> {
+        let opts = CompactOptions::default();
+        // Cheap test first: do the states just written use too many small
+        // segments of one size tier? Only then look at the whole index.
+        if !grove_indexer::maintenance::needs_compaction(store, &opts, new_snapshots)? {
+            return Ok(());
+        }
+        let report = grove_indexer::maintenance::compact(store, &opts, &self.opts.index, false)?;
+        if report.new_segment.is_some() {
+            // Reclaim what earlier compactions left behind, once no reader
+            // can still be using it.
+            grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
+        }
         Ok(())
     }
 
@@ -242,24 +257,29 @@ impl Engine {
             self.index(&missing, progress)?;
             load_refs(store)?
         };
-        // One loaded snapshot per distinct id, shared between labels.
-        let mut snapshots: HashMap<ObjectId, Arc<Snapshot>> = HashMap::new();
-        let mut targets = Vec::with_capacity(revs.len());
-        for r in revs {
-            let id = match r.snapshot {
+        // One loaded snapshot per distinct id, shared between labels; decoded
+        // in parallel (hundreds of tags are common).
+        let ids: Vec<ObjectId> = revs
+            .iter()
+            .map(|r| match r.snapshot {
                 Some(id) => id,
                 None => refs.get(&commit_ref(r.commit.oid)).expect("indexed above"),
-            };
-            let snap = match snapshots.get(&id) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = Arc::new(Snapshot::load(store, id)?);
-                    snapshots.insert(id, s.clone());
-                    s
-                }
-            };
-            targets.push(Target { label: r.label.clone(), snapshot: snap });
-        }
+            })
+            .collect();
+        let mut distinct = ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        use rayon::prelude::*;
+        let loaded: Vec<(ObjectId, Arc<Snapshot>)> = distinct
+            .par_iter()
+            .map(|id| Ok((*id, Arc::new(Snapshot::load(store, *id)?))))
+            .collect::<Result<_, EngineError>>()?;
+        let snapshots: HashMap<ObjectId, Arc<Snapshot>> = loaded.into_iter().collect();
+        let targets = revs
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| Target { label: r.label.clone(), snapshot: snapshots[id].clone() })
+            .collect();
         Ok(targets)
     }
 

@@ -203,6 +203,7 @@ impl Engine {
         let indexer = Indexer::new(&self.repo, store, self.opts.index.clone());
         let (id, _snap, summary) = indexer.derive(base, commit.oid, commit.tree, changes, progress)?;
         indexer.publish(vec![(name_ref(name), id)])?;
+        self.auto_compact(store, &[id])?;
         Ok(ApplyReport { snapshot: id, changed_files, summary })
     }
 

@@ -213,12 +213,22 @@ impl<'a> Indexer<'a> {
         }
         lap(&mut summary, "index blobs");
 
-        // One snapshot per commit, then all refs in one atomic swap.
+        // One snapshot per commit (written in parallel: each is an fsync),
+        // then all refs in one atomic swap.
+        let built: Vec<Result<(String, ObjectId, IndexSummary), IndexError>> = todo
+            .par_iter()
+            .map(|c| {
+                let mut counts = IndexSummary::default();
+                let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts);
+                Ok((commit_ref(c.oid), snapshot.store(self.store)?, counts))
+            })
+            .collect();
         let mut new_refs = Vec::new();
-        for c in &todo {
-            let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut summary);
-            let id = snapshot.store(self.store)?;
-            new_refs.push((commit_ref(c.oid), id));
+        for b in built {
+            let (name, id, counts) = b?;
+            summary.files += counts.files;
+            summary.skipped += counts.skipped;
+            new_refs.push((name, id));
         }
         lap(&mut summary, "write snapshots");
         self.publish(new_refs)?;
@@ -335,10 +345,22 @@ impl<'a> Indexer<'a> {
             .collect())
     }
 
-    /// git oid → where its content is, from every segment on disk.
+    /// git oid → where its content is, from every segment on disk
+    /// (unreferenced ones included: a crashed run's work is reused). When a
+    /// blob is in several segments — compaction copies live docs into a new
+    /// segment before the old ones are collected — the newest wins, so new
+    /// snapshots never pull a superseded segment back to life.
     fn load_memo(&self) -> Result<HashMap<GitOid, Known>, IndexError> {
         let mut memo = HashMap::new();
-        for seg_id in self.store.list(Kind::Segment)? {
+        let mut segments: Vec<(std::time::SystemTime, ObjectId)> = Vec::new();
+        for id in self.store.list(Kind::Segment)? {
+            let mtime = std::fs::metadata(self.store.path_of(Kind::Segment, id))
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            segments.push((mtime, id));
+        }
+        segments.sort_by(|a, b| b.cmp(a));
+        for (_, seg_id) in segments {
             let segment = open_segment(self.store, seg_id)?;
             for doc in 0..segment.num_docs() {
                 let e = segment.doc(doc);

@@ -26,18 +26,32 @@ use crate::{open_segment, IndexError, IndexOptions};
 
 #[derive(Clone, Debug)]
 pub struct CompactOptions {
-    /// Segments smaller than this (file bytes) are merge candidates.
+    /// Segments at least this large (file bytes) are only rewritten when
+    /// mostly dead; smaller ones are merged by size tier.
     pub small_segment_bytes: u64,
-    /// Compact once more than this many small segments are referenced.
-    pub max_small_segments: usize,
+    /// Merge the segments of one size tier once it holds this many, so each
+    /// byte is rewritten O(log n) times and a query touches at most
+    /// `(merge_factor - 1) × tiers` small segments.
+    pub merge_factor: usize,
     /// A segment with less than this fraction of live docs is rewritten.
     pub min_live_fraction: f64,
 }
 
 impl Default for CompactOptions {
     fn default() -> Self {
-        CompactOptions { small_segment_bytes: 16 << 20, max_small_segments: 8, min_live_fraction: 0.5 }
+        CompactOptions { small_segment_bytes: 64 << 20, merge_factor: 8, min_live_fraction: 0.5 }
     }
+}
+
+/// Size tier of a small segment: ×4 per tier from 256 KiB.
+fn tier(size: u64) -> u32 {
+    let mut t = 0;
+    let mut bound = 256u64 << 10;
+    while size >= bound {
+        bound = bound.saturating_mul(4);
+        t += 1;
+    }
+    t
 }
 
 #[derive(Clone, Debug, Default)]
@@ -49,16 +63,32 @@ pub struct CompactReport {
     pub new_segment: Option<ObjectId>,
 }
 
+/// Whether the given snapshots use `merge_factor` or more small segments of
+/// one size tier (cheap: loads only those snapshots).
+pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[ObjectId]) -> Result<bool, IndexError> {
+    let mut segs = BTreeSet::new();
+    for id in snapshots.iter().take(16) {
+        segs.extend(Snapshot::load(store, *id)?.segments);
+    }
+    let mut tiers: BTreeMap<u32, usize> = BTreeMap::new();
+    for id in segs {
+        let size = store.object_size(Kind::Segment, id)?;
+        if size < opts.small_segment_bytes {
+            *tiers.entry(tier(size)).or_default() += 1;
+        }
+    }
+    Ok(tiers.values().any(|&n| n >= opts.merge_factor))
+}
+
 /// Merges small or mostly dead segments when the policy says so (or always,
 /// with `force`). Returns what it did.
 pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force: bool) -> Result<CompactReport, IndexError> {
     let refs = load_refs(store)?;
-    let mut snaps: BTreeMap<ObjectId, Snapshot> = BTreeMap::new();
-    for (_, id) in refs.iter() {
-        if !snaps.contains_key(&id) {
-            snaps.insert(id, Snapshot::load(store, id)?);
-        }
-    }
+    let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
+    let snaps: BTreeMap<ObjectId, Snapshot> = ids
+        .par_iter()
+        .map(|id| Ok((*id, Snapshot::load(store, *id)?)))
+        .collect::<Result<_, IndexError>>()?;
     // Live docs of every referenced segment.
     let mut live: BTreeMap<ObjectId, BTreeSet<u32>> = BTreeMap::new();
     for s in snaps.values() {
@@ -69,23 +99,32 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
         }
     }
     let mut chosen = Vec::new();
-    let mut small = 0;
+    let mut tiers: BTreeMap<u32, Vec<ObjectId>> = BTreeMap::new();
     for (id, docs) in &live {
         let size = store.object_size(Kind::Segment, *id)?;
         let seg = open_segment(store, *id)?;
         let fraction = docs.len() as f64 / seg.num_docs().max(1) as f64;
-        if size < opts.small_segment_bytes {
-            small += 1;
+        if fraction < opts.min_live_fraction {
             chosen.push(*id);
-        } else if fraction < opts.min_live_fraction {
-            chosen.push(*id);
+        } else if size < opts.small_segment_bytes {
+            tiers.entry(tier(size)).or_default().push(*id);
+        }
+    }
+    if force {
+        // `grove compact`: every small segment into one.
+        let small: Vec<ObjectId> = tiers.into_values().flatten().collect();
+        if small.len() > 1 {
+            chosen.extend(small);
+        }
+    } else {
+        for (_, ids) in tiers {
+            if ids.len() >= opts.merge_factor {
+                chosen.extend(ids);
+            }
         }
     }
     let mut report = CompactReport::default();
-    let worth_it = force && chosen.len() > 1
-        || small > opts.max_small_segments
-        || chosen.len() > small; // a mostly dead large segment
-    if !worth_it || chosen.is_empty() {
+    if chosen.is_empty() {
         return Ok(report);
     }
 
@@ -118,33 +157,35 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
     report.merged_segments = chosen.len();
     let chosen: BTreeSet<ObjectId> = chosen.into_iter().collect();
 
-    // Re-encode every snapshot that used a merged segment.
-    let mut moved: HashMap<ObjectId, ObjectId> = HashMap::new();
-    for (old_id, s) in &snaps {
-        if !s.segments.iter().any(|id| chosen.contains(id)) {
-            continue;
-        }
-        let mut segments: Vec<ObjectId> = Vec::new();
-        let mut index_of: HashMap<ObjectId, u32> = HashMap::new();
-        let mut entries = s.entries.clone();
-        for e in &mut entries {
-            if let DocRef::Indexed { segment, doc } = e.doc {
-                let seg_id = s.segments[segment as usize];
-                let (target, doc) = match remap.get(&(seg_id, doc)) {
-                    Some(&d) => (new_id, d),
-                    None => (seg_id, doc),
-                };
-                let idx = *index_of.entry(target).or_insert_with(|| {
-                    segments.push(target);
-                    (segments.len() - 1) as u32
-                });
-                e.doc = DocRef::Indexed { segment: idx, doc };
+    // Re-encode every snapshot that used a merged segment (in parallel:
+    // each write is an fsync).
+    let rewritten: Vec<(ObjectId, ObjectId)> = snaps
+        .par_iter()
+        .filter(|(_, s)| s.segments.iter().any(|id| chosen.contains(id)))
+        .map(|(old_id, s)| {
+            let mut segments: Vec<ObjectId> = Vec::new();
+            let mut index_of: HashMap<ObjectId, u32> = HashMap::new();
+            let mut entries = s.entries.clone();
+            for e in &mut entries {
+                if let DocRef::Indexed { segment, doc } = e.doc {
+                    let seg_id = s.segments[segment as usize];
+                    let (target, doc) = match remap.get(&(seg_id, doc)) {
+                        Some(&d) => (new_id, d),
+                        None => (seg_id, doc),
+                    };
+                    let idx = *index_of.entry(target).or_insert_with(|| {
+                        segments.push(target);
+                        (segments.len() - 1) as u32
+                    });
+                    e.doc = DocRef::Indexed { segment: idx, doc };
+                }
             }
-        }
-        let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
-        moved.insert(*old_id, rewritten.store(store)?);
-        report.snapshots_rewritten += 1;
-    }
+            let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
+            Ok((*old_id, rewritten.store(store)?))
+        })
+        .collect::<Result<_, IndexError>>()?;
+    report.snapshots_rewritten = rewritten.len();
+    let moved: HashMap<ObjectId, ObjectId> = rewritten.into_iter().collect();
     // Compare-and-swap every ref that still points at a rewritten snapshot.
     update_refs::<_, ManifestError>(store, |refs| {
         let names: Vec<(String, ObjectId)> = refs.iter().map(|(n, id)| (n.to_string(), id)).collect();

@@ -22,7 +22,11 @@ fn main() {
 
     let t = Instant::now();
     let anc = repo.ancestors(head.oid, 1000).unwrap();
-    println!("ancestors(1000): {} commits in {:?}", anc.len(), t.elapsed());
+    println!(
+        "ancestors(1000): {} commits in {:?}",
+        anc.len(),
+        t.elapsed()
+    );
 
     // First-parent chain.
     let mut chain = vec![head];

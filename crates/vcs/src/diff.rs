@@ -177,21 +177,19 @@ pub(crate) fn diff_trees(
                     if x.oid == y.oid && x.mode == y.mode {
                         continue;
                     }
+                    // Equal oids with different raw modes ("100664" and "100644", say)
+                    // are no change once the modes are canonical.
                     match (classify(x.mode), classify(y.mode)) {
-                        (Kind::Tree, Kind::Tree) => {
-                            if x.oid != y.oid {
-                                child(x.name, Some(x.oid), Some(y.oid));
-                            }
+                        (Kind::Tree, Kind::Tree) if x.oid != y.oid => {
+                            child(x.name, Some(x.oid), Some(y.oid));
                         }
-                        (Kind::Entry(old), Kind::Entry(new)) => {
-                            if x.oid != y.oid || old != new {
-                                set_path(&mut path, y.name);
-                                out.push(TreeChange::Modified {
-                                    path: path.clone(),
-                                    oid: y.oid,
-                                    mode: new,
-                                });
-                            }
+                        (Kind::Entry(old), Kind::Entry(new)) if x.oid != y.oid || old != new => {
+                            set_path(&mut path, y.name);
+                            out.push(TreeChange::Modified {
+                                path: path.clone(),
+                                oid: y.oid,
+                                mode: new,
+                            });
                         }
                         (Kind::Entry(_), Kind::Gitlink) => {
                             set_path(&mut path, x.name);
@@ -201,8 +199,9 @@ pub(crate) fn diff_trees(
                             set_path(&mut path, y.name);
                             out.push(added(&path, y.oid, mode));
                         }
-                        // Same name, one a tree and one not: cannot happen (tree_order
-                        // keeps them apart); gitlink to gitlink: ignored.
+                        // Unchanged after all; gitlink to gitlink (ignored); same name
+                        // with one a tree and one not cannot happen (tree_order keeps
+                        // them apart).
                         _ => {}
                     }
                 }

@@ -350,8 +350,10 @@ impl Repo {
     /// git index (honouring `core.trustCTime`, `core.checkStat` and racily clean
     /// entries); only files that may have changed are read and hashed. Submodules and
     /// nested repositories are skipped; `core.fileMode` and `core.symlinks` are honoured.
-    /// Content is taken as it is on disk: clean filters and end-of-line conversion from
-    /// `.gitattributes` are not applied.
+    /// Files marked skip-worktree or assume-unchanged are taken from the index. The index
+    /// is only read, never refreshed or written. Content is taken as it is on disk:
+    /// clean filters and end-of-line conversion from `.gitattributes` are not applied.
+    /// An unreadable file or directory that would have to be read is an error.
     ///
     /// Errors with [`VcsError::NoWorkTree`] in a bare repository.
     pub fn worktree_changes(&self) -> Result<WorktreeChanges, VcsError> {
@@ -446,11 +448,7 @@ fn list_refs(
     Ok(out)
 }
 
-fn ancestors(
-    repo: &gix::Repository,
-    start: GitOid,
-    limit: usize,
-) -> Result<Vec<GitOid>, VcsError> {
+fn ancestors(repo: &gix::Repository, start: GitOid, limit: usize) -> Result<Vec<GitOid>, VcsError> {
     use std::collections::{HashSet, VecDeque};
     let mut out = Vec::new();
     if limit == 0 {

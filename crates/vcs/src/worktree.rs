@@ -4,10 +4,13 @@
 //! (read by gix, with its cached stat data) and the untracked files (our own directory
 //! walk with the `ignore` crate's gitignore matcher).
 //!
-//! * Tracked paths (in the index): `lstat` each; if the stat data equal the index's and
-//!   the entry is not racily clean, the file has the index's oid without being read
-//!   (what `git status` does); otherwise it is read and hashed. The work tree's version
-//!   is then compared with HEAD's, so a staged change reverted on disk is not reported.
+//! * Tracked paths (in the index): `lstat` each (on up to 8 threads when there are
+//!   thousands, like git's preload-index); if the stat data equal the index's and the
+//!   entry is not racily clean, the file has the index's oid without being read (what
+//!   `git status` does); otherwise it is read and hashed. The work tree's version is
+//!   then compared with HEAD's, so a staged change reverted on disk is not reported.
+//!   The index is only read, never refreshed or written: racily clean entries are
+//!   re-read on every call until git itself rewrites the index.
 //! * HEAD's paths missing from the index (`git rm --cached`) are deleted unless the file
 //!   is still on disk and not ignored (then it is an untracked file like any other).
 //! * Untracked paths: every directory that is not ignored is read (as `git status
@@ -28,12 +31,12 @@ use std::path::{Path, PathBuf};
 use gix::bstr::ByteSlice;
 use gix::index::entry::{Flags, Mode, Stage, Stat};
 use gix::index::fs::Metadata;
-use grove_base::EntryMode;
+use grove_base::{EntryMode, GitOid};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::{
-    err_msg, from_gix, git_err, peel_to_commit, read_blob_with, walk_tree, Commit, PeelError,
-    Repo, TreeEntry, VcsError, WorktreeChange, WorktreeChanges, MAX_TREE_DEPTH,
+    err_msg, from_gix, git_err, peel_to_commit, read_blob_with, walk_tree, Commit, PeelError, Repo,
+    TreeEntry, VcsError, WorktreeChange, WorktreeChanges, MAX_TREE_DEPTH,
 };
 
 pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges, VcsError> {
@@ -70,18 +73,16 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
     })?;
     let state: &gix::index::State = &index;
 
-    let mut tracked = Tracked {
-        repo,
+    let probe = Probe {
         workdir: &workdir,
         symlinks: caps.symlink,
         executable_bit: caps.executable_bit,
         stat_options,
         index: state,
-        dirs: HashMap::new(),
-        last_dir: None,
     };
 
-    let mut changes: Vec<WorktreeChange> = Vec::new();
+    // Pair the index's paths with HEAD's files (no I/O).
+    let mut items: Vec<Item> = Vec::new();
     // HEAD's files that the index does not have: deleted unless found untracked.
     let mut head_only: Vec<&TreeEntry> = Vec::new();
     let entries = state.entries();
@@ -110,19 +111,46 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
         while i < entries.len() && entries[i].path(state).as_bytes() == ipath {
             i += 1;
         }
-        let group = &entries[start..i];
-        let head_file = if order.is_eq() {
+        let head = if order.is_eq() {
             h += 1;
             Some(&head_files[h - 1])
         } else {
             None
         };
-        if group[0].mode == Mode::DIR {
+        if entries[start].mode == Mode::DIR {
             sparse_dir = Some(ipath);
             continue;
         }
-        if let Some(change) = tracked.change(ipath, group, head_file)? {
-            changes.push(change);
+        items.push(Item {
+            path: ipath,
+            group: &entries[start..i],
+            head,
+        });
+    }
+
+    // The stat pass over tracked paths (like git's preload-index, on several threads
+    // for large indexes), then the few files that may have changed are read.
+    let verdicts = probe.verdicts(&items)?;
+    let mut changes: Vec<WorktreeChange> = Vec::new();
+    for (item, verdict) in items.iter().zip(verdicts) {
+        let path = item.path.to_vec();
+        match verdict {
+            Verdict::Unchanged => {}
+            Verdict::Deleted => changes.push(WorktreeChange::Deleted { path }),
+            Verdict::Read {
+                meta,
+                mode_in_index,
+            } => changes.extend(probe.compare_read(path, &meta, mode_in_index, item.head)?),
+            Verdict::IndexBlob { oid, mode } => {
+                let mut content = Vec::new();
+                read_blob_with(repo, oid, &mut content)?;
+                changes.push(WorktreeChange::Upsert {
+                    path,
+                    mode,
+                    oid,
+                    content,
+                });
+            }
         }
     }
 
@@ -133,6 +161,7 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
     let mut untracked = walk.out;
     untracked.sort_unstable();
     let mut head_only = head_only.into_iter().peekable();
+    let mut dirs = DirCache::default();
     for path in untracked {
         while let Some(f) = head_only.next_if(|f| f.path < path) {
             changes.push(WorktreeChange::Deleted {
@@ -140,7 +169,7 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
             });
         }
         let head_file = head_only.next_if(|f| f.path == path);
-        let Some(meta) = tracked.lstat(&path)? else {
+        let Some(meta) = probe.lstat(&mut dirs, &path)? else {
             // Gone since the directory was read.
             if let Some(f) = head_file {
                 changes.push(WorktreeChange::Deleted {
@@ -149,7 +178,7 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
             }
             continue;
         };
-        let change = tracked.compare_read(path, &meta, None, head_file)?;
+        let change = probe.compare_read(path, &meta, None, head_file)?;
         changes.extend(change);
     }
     changes.extend(head_only.map(|f| WorktreeChange::Deleted {
@@ -207,9 +236,36 @@ fn io_err(what: &str, path: &Path, e: io::Error) -> VcsError {
     VcsError::Git(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Comparing tracked (and untracked) files on disk with HEAD.
-struct Tracked<'a> {
-    repo: &'a gix::Repository,
+/// A tracked path: its index entries (one, or the stages of a conflict) and HEAD's file.
+struct Item<'s> {
+    path: &'s [u8],
+    group: &'s [gix::index::Entry],
+    head: Option<&'s TreeEntry>,
+}
+
+/// What the stat pass found for one tracked path.
+enum Verdict {
+    /// Nothing to report: as in HEAD (or in neither).
+    Unchanged,
+    /// In HEAD, not a file of the work tree.
+    Deleted,
+    /// May differ from HEAD: read it and compare.
+    Read {
+        meta: Metadata,
+        mode_in_index: Option<EntryMode>,
+    },
+    /// skip-worktree or assume-unchanged, and the index's blob differs from HEAD's.
+    IndexBlob { oid: GitOid, mode: EntryMode },
+}
+
+/// Below this many tracked paths the stat pass runs on the calling thread.
+const PARALLEL_MIN_PATHS: usize = 2000;
+/// Paths per stat thread, at least (git's preload-index uses 500).
+const PATHS_PER_THREAD: usize = 1000;
+const MAX_STAT_THREADS: usize = 8;
+
+/// Looking at files on disk (shared by the stat threads).
+struct Probe<'a> {
     workdir: &'a Path,
     /// `core.symlinks`
     symlinks: bool,
@@ -218,29 +274,61 @@ struct Tracked<'a> {
     stat_options: gix::index::entry::stat::Options,
     /// The index; its file's mtime tells racily clean entries (modified at or after it).
     index: &'a gix::index::State,
-    /// Directory (no trailing '/') → is it a real directory (not a symlink, not a file).
-    dirs: HashMap<Vec<u8>, bool>,
-    /// The last directory looked up in `dirs`, which nearly always is the next one.
-    last_dir: Option<(Vec<u8>, bool)>,
 }
 
-impl Tracked<'_> {
-    /// The change at tracked path `path`, given its index entries (one, or the stages of a
-    /// conflict) and HEAD's file there.
-    fn change(
-        &mut self,
-        path: &[u8],
-        group: &[gix::index::Entry],
-        head: Option<&TreeEntry>,
-    ) -> Result<Option<WorktreeChange>, VcsError> {
-        let deleted = || {
-            head.map(|_| WorktreeChange::Deleted {
-                path: path.to_vec(),
-            })
+/// Per thread: which leading directories are real directories.
+#[derive(Default)]
+struct DirCache {
+    /// Directory (no trailing '/') → is it a real directory (not a symlink, not a file).
+    dirs: HashMap<Vec<u8>, bool>,
+    /// The last directory looked up, which nearly always is the next one.
+    last: Option<(Vec<u8>, bool)>,
+}
+
+impl Probe<'_> {
+    fn verdicts(&self, items: &[Item]) -> Result<Vec<Verdict>, VcsError> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_STAT_THREADS)
+            .min(items.len() / PATHS_PER_THREAD);
+        if items.len() < PARALLEL_MIN_PATHS || threads < 2 {
+            let mut dirs = DirCache::default();
+            return items.iter().map(|it| self.verdict(&mut dirs, it)).collect();
+        }
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut dirs = DirCache::default();
+                        part.iter()
+                            .map(|it| self.verdict(&mut dirs, it))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(items.len());
+            for w in workers {
+                let part = w
+                    .join()
+                    .map_err(|_| VcsError::Git("a work tree stat thread panicked".into()))??;
+                out.extend(part);
+            }
+            Ok(out)
+        })
+    }
+
+    fn verdict(&self, dirs: &mut DirCache, item: &Item) -> Result<Verdict, VcsError> {
+        let Item { path, group, head } = *item;
+        let deleted = if head.is_some() {
+            Verdict::Deleted
+        } else {
+            Verdict::Unchanged
         };
         // A submodule is not a file of this work tree.
         if group.iter().any(|e| e.mode == Mode::COMMIT) {
-            return Ok(deleted());
+            return Ok(deleted);
         }
         let stage0 = group.iter().find(|e| e.stage() == Stage::Unconflicted);
         let index_entry = stage0.or_else(|| group.iter().find(|e| e.stage() == Stage::Ours));
@@ -252,26 +340,19 @@ impl Tracked<'_> {
                 .intersects(Flags::SKIP_WORKTREE | Flags::ASSUME_VALID)
         }) {
             let (Some(oid), Some(mode)) = (from_gix(&e.id), mode_in_index) else {
-                return Ok(deleted());
+                return Ok(deleted);
             };
             if head.is_some_and(|h| h.oid == oid && h.mode == mode) {
-                return Ok(None);
+                return Ok(Verdict::Unchanged);
             }
-            let mut content = Vec::new();
-            read_blob_with(self.repo, oid, &mut content)?;
-            return Ok(Some(WorktreeChange::Upsert {
-                path: path.to_vec(),
-                mode,
-                oid,
-                content,
-            }));
+            return Ok(Verdict::IndexBlob { oid, mode });
         }
 
-        let Some(meta) = self.lstat(path)? else {
-            return Ok(deleted());
+        let Some(meta) = self.lstat(dirs, path)? else {
+            return Ok(deleted);
         };
         let Some(mode) = self.disk_mode(&meta, mode_in_index) else {
-            return Ok(deleted());
+            return Ok(deleted);
         };
         // The index's stat data say the file has not changed since it was hashed.
         let unchanged_since_indexed = stage0.filter(|e| {
@@ -282,10 +363,13 @@ impl Tracked<'_> {
         });
         if let (Some(e), Some(h)) = (unchanged_since_indexed, head) {
             if from_gix(&e.id) == Some(h.oid) && h.mode == mode {
-                return Ok(None);
+                return Ok(Verdict::Unchanged);
             }
         }
-        self.compare_read(path.to_vec(), &meta, mode_in_index, head)
+        Ok(Verdict::Read {
+            meta,
+            mode_in_index,
+        })
     }
 
     /// Read the file at `path` (which `meta` describes), and compare it with HEAD's.
@@ -363,9 +447,9 @@ impl Tracked<'_> {
     /// `lstat` of a work tree path; `None` when it does not exist as such, including when
     /// one of its leading directories is a symlink or a file (git's
     /// `has_symlink_leading_path`).
-    fn lstat(&mut self, path: &[u8]) -> Result<Option<Metadata>, VcsError> {
+    fn lstat(&self, dirs: &mut DirCache, path: &[u8]) -> Result<Option<Metadata>, VcsError> {
         if let Some(slash) = path.iter().rposition(|&b| b == b'/') {
-            if !self.real_dir(&path[..slash])? {
+            if !self.real_dir(dirs, &path[..slash])? {
                 return Ok(None);
             }
         }
@@ -377,17 +461,17 @@ impl Tracked<'_> {
         }
     }
 
-    fn real_dir(&mut self, dir: &[u8]) -> Result<bool, VcsError> {
-        if let Some((last, ok)) = &self.last_dir {
+    fn real_dir(&self, cache: &mut DirCache, dir: &[u8]) -> Result<bool, VcsError> {
+        if let Some((last, ok)) = &cache.last {
             if last == dir {
                 return Ok(*ok);
             }
         }
-        let ok = match self.dirs.get(dir) {
+        let ok = match cache.dirs.get(dir) {
             Some(&ok) => ok,
             None => {
                 let parent_ok = match dir.iter().rposition(|&b| b == b'/') {
-                    Some(slash) => self.real_dir(&dir[..slash])?,
+                    Some(slash) => self.real_dir(cache, &dir[..slash])?,
                     None => true,
                 };
                 let ok = parent_ok && {
@@ -398,11 +482,11 @@ impl Tracked<'_> {
                         Err(e) => return Err(io_err("stat", &abs, e)),
                     }
                 };
-                self.dirs.insert(dir.to_vec(), ok);
+                cache.dirs.insert(dir.to_vec(), ok);
                 ok
             }
         };
-        self.last_dir = Some((dir.to_vec(), ok));
+        cache.last = Some((dir.to_vec(), ok));
         Ok(ok)
     }
 }
