@@ -45,21 +45,23 @@ pub fn list(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
             let v = json!({
                 "name": e.name, "named": e.named, "snapshot": e.snapshot.to_hex(),
                 "commit": e.commit.to_hex(), "files": e.files, "bytes": e.bytes, "shared_bytes": e.shared_bytes,
+                "git_refs": e.git_refs,
             });
             println!("{v}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<42} {:<12} {:>7} {:>11} {:>7}", "NAME/COMMIT", "SNAPSHOT", "FILES", "SIZE", "SHARED");
+    println!("{:<42} {:<12} {:>7} {:>11} {:>7}  REFS", "NAME/COMMIT", "SNAPSHOT", "FILES", "SIZE", "SHARED");
     for e in &entries {
         let shared = if e.bytes == 0 { 0.0 } else { 100.0 * e.shared_bytes as f64 / e.bytes as f64 };
         println!(
-            "{:<42} {:<12} {:>7} {:>11} {:>6.0}%",
+            "{:<42} {:<12} {:>7} {:>11} {:>6.0}%  {}",
             e.name,
             e.snapshot.short(),
             e.files,
             human_bytes(e.bytes),
-            shared
+            shared,
+            e.git_refs.join(", ")
         );
     }
     Ok(ExitCode::SUCCESS)

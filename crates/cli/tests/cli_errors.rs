@@ -188,7 +188,10 @@ fn assert_damage_detected_hint(ix: &Indexed, good: &[u8], damaged: &Path, search
     let check = ix.check();
     assert_code(&check, 1);
     let text = stdout(&check);
-    assert!(text.lines().any(|l| l.starts_with("problem: ") && l.contains(&name)), "check does not name {name}:\n{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("problem: ") && l.contains(&name)),
+        "check does not name {name}:\n{text}"
+    );
 
     ix.index(["--rebuild", "--rev", "main"]);
     let after = ix.search(["-c", "--rev", "main", "x*"]);
@@ -431,7 +434,11 @@ fn smaller_limit_at_index_time_does_not_stick() {
     ix.index(["--rev", "HEAD", "--max-filesize", "1K"]);
     let out = ix.search(["-c", "needle"]); // default limit, 2M
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("data/long-line.txt:1"), "400 KB file not searched under a 2M limit:\n{}", describe(&out));
+    assert!(
+        stdout(&out).contains("data/long-line.txt:1"),
+        "400 KB file not searched under a 2M limit:\n{}",
+        describe(&out)
+    );
     let err = stderr(&out);
     assert!(!err.contains("files over 2.0 MiB"), "only large.txt is over 2 MiB: {err}");
 }
@@ -478,7 +485,12 @@ fn search_from_a_subdirectory_without_repo() {
     assert_eq!(from_sub.stdout, from_root.stdout);
     // GROVE_INDEX_DIR is honoured.
     let env_index = dir.path().join("env-index");
-    let out = grove_cmd().args(["search", "-c", "needle"]).current_dir(&sub).env("GROVE_INDEX_DIR", &env_index).output().unwrap();
+    let out = grove_cmd()
+        .args(["search", "-c", "needle"])
+        .current_dir(&sub)
+        .env("GROVE_INDEX_DIR", &env_index)
+        .output()
+        .unwrap();
     assert_code(&out, 0);
     assert_eq!(out.stdout, from_root.stdout);
     assert!(env_index.join("FORMAT").exists());
@@ -490,7 +502,11 @@ fn colour_only_when_asked_or_on_a_terminal() {
     assert!(!plain.stdout.contains(&0x1b), "escape codes without a terminal");
     let never = FIX.search(["--color", "never", "needle"]);
     assert_eq!(never.stdout, plain.stdout);
-    for args in [&["--color", "always", "needle"][..], &["--color", "always", "-c", "needle"], &["--color", "always", "-C", "1", "needle"]] {
+    for args in [
+        &["--color", "always", "needle"][..],
+        &["--color", "always", "-c", "needle"],
+        &["--color", "always", "-C", "1", "needle"],
+    ] {
         let out = FIX.search(args);
         assert_code(&out, 0);
         let s = stdout(&out);
@@ -551,4 +567,58 @@ fn case_options_override_each_other() {
     assert_eq!(count(&["-c", "-S", "needle"]), count(&["-c", "-i", "needle"]));
     assert_eq!(count(&["-c", "-S", "Needle"]), count(&["-c", "Needle"]));
     assert_eq!(count(&["-c", "-S", "kelvin"]), count(&["-c", "-i", "kelvin"]));
+}
+
+/// `grove search … | head -1` ends quietly with exit 0, like grep.
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    for extra in [&[][..], &["--json"]] {
+        let mut child = grove_cmd()
+            .args(["search", "--repo"])
+            .arg(&FIX.repo)
+            .arg("--index-dir")
+            .arg(&FIX.index)
+            .args(extra)
+            .args(["--rev", "main", "--rev", "v1.0", "x*"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty());
+        // The reader is dropped: the pipe is closed with ~1 MB still to write.
+        let out = child.wait_with_output().unwrap();
+        assert_code(&out, 0);
+        assert!(!stderr(&out).to_lowercase().contains("broken pipe"), "{}", stderr(&out));
+    }
+}
+
+/// `--rebuild` deletes the index directory, so it must only ever delete a
+/// grove index. Today `grove index --rebuild --index-dir DIR` runs
+/// `remove_dir_all(DIR)` whatever DIR holds: a mistyped `--index-dir .` or
+/// `--index-dir ~` destroys the directory (here: an unrelated file is lost).
+///   mkdir /tmp/d && echo precious > /tmp/d/thesis.txt
+///   grove index --rebuild --index-dir /tmp/d   # in any repo → thesis.txt is gone
+#[test]
+#[ignore = "BUG: `grove index --rebuild --index-dir DIR` recursively deletes DIR even when it is not a grove index (data loss)"]
+fn rebuild_never_deletes_a_directory_that_is_not_a_grove_index() {
+    let dir = tempdir();
+    let not_an_index = dir.path().join("documents");
+    std::fs::create_dir(&not_an_index).unwrap();
+    std::fs::write(not_an_index.join("thesis.txt"), "precious").unwrap();
+    let out = grove_cmd()
+        .args(["index", "--rebuild", "--repo"])
+        .arg(basic())
+        .arg("--index-dir")
+        .arg(&not_an_index)
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", describe(&out));
+    assert!(
+        not_an_index.join("thesis.txt").exists(),
+        "--rebuild deleted a file it did not create:\n{}",
+        describe(&out)
+    );
 }

@@ -40,6 +40,13 @@ const REVS: &[&str] = &[
 /// The basic fixture with every revision of `REVS` indexed once, shared by
 /// all tests of this binary (which then only read the index).
 static FIX: LazyLock<Indexed> = LazyLock::new(|| {
+    let probe = git(basic(), ["grep", "-P", "-i", "-c", "-e", "kelvin", "main", "--", "docs/unicode.md"]);
+    assert!(
+        code(&probe) == 0 && stdout(&probe) == "main:docs/unicode.md:4\n",
+        "these tests need `git grep -P` (git built with PCRE2) and the C.UTF-8 locale \
+         (Unicode case folding): {}",
+        describe(&probe)
+    );
     let ix = Indexed::shared(basic(), "index");
     let mut args = vec!["--tags", "*", "--branches", "*"];
     for r in REVS {

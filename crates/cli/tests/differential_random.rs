@@ -28,10 +28,8 @@ fn corpus(name: &str, seed: u64, nfiles: u32, ncommits: u32) -> Corpus {
     build_random(&repo, seed, nfiles, ncommits);
     let ix = Indexed::shared(&repo, &format!("{name}-index"));
     ix.index(["--tags", "r*"]);
-    let tags: Vec<String> = lines(&git_ok(&repo, ["tag", "-l", "r*"]))
-        .into_iter()
-        .map(|l| String::from_utf8(l).unwrap())
-        .collect();
+    let tags: Vec<String> =
+        lines(&git_ok(&repo, ["tag", "-l", "r*"])).into_iter().map(|l| String::from_utf8(l).unwrap()).collect();
     assert!(tags.len() >= 4, "{tags:?}");
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
     let skipped = ix.skipped(&tag_refs).into_iter().map(|(r, p)| format!("{r}:{p}").into_bytes()).collect();

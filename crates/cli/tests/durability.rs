@@ -98,10 +98,22 @@ fn killed_writers_never_damage_committed_snapshots_and_work_resumes() {
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let mut committed: Vec<String> = Vec::new();
     let mut crashes = 0;
-    for round in 0..24 {
-        // Index a few more tags and die somewhere on the way.
-        let start = rng.below(all_tags.len() as u64) as usize;
-        let revs: Vec<String> = all_tags.iter().cycle().skip(start).take(1 + rng.below(3) as usize).cloned().collect();
+    for round in 0..32 {
+        // Index a few revisions not committed yet (tags, or any commit of
+        // main) and die somewhere on the way.
+        let revs: Vec<String> = (0..1 + rng.below(3))
+            .map(|_| {
+                if rng.below(2) == 0 {
+                    all_tags[rng.below(all_tags.len() as u64) as usize].clone()
+                } else {
+                    format!("main~{}", rng.below(79))
+                }
+            })
+            .filter(|r| !committed.contains(r))
+            .collect();
+        if revs.is_empty() {
+            continue;
+        }
         let mut args = vec!["index".to_string()];
         for r in &revs {
             args.push("--rev".into());
@@ -121,7 +133,7 @@ fn killed_writers_never_damage_committed_snapshots_and_work_resumes() {
         } else {
             // A SIGKILL at a random instant.
             let mut child = cmd.spawn().unwrap();
-            std::thread::sleep(Duration::from_millis(rng.below(60)));
+            std::thread::sleep(Duration::from_millis(rng.below(25)));
             let _ = child.kill();
             let status = child.wait().unwrap();
             if status.success() {
@@ -143,7 +155,8 @@ fn killed_writers_never_damage_committed_snapshots_and_work_resumes() {
         }
     }
 
-    assert!(crashes >= 8, "only {crashes} of 24 writers died: the test exercises too little");
+    eprintln!("{crashes} of 32 writers died");
+    assert!(crashes >= 6, "only {crashes} of 32 writers died: the test exercises too little");
 
     // Resume: the same work again completes and equals the fresh build.
     ok(&grove(&repo, &index, &["index", "--tags", "r*"], &[]));

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 static FIX: LazyLock<Indexed> = LazyLock::new(|| {
     let ix = Indexed::shared(basic(), "index");
-    ix.index(["--rev", "main", "--rev", "v1.0", "--rev", "feature/x"]);
+    ix.index(["--rev", "main", "--rev", "v1.0", "--rev", "feature/x", "--rev", "v2.0"]);
     ix
 });
 
@@ -48,10 +48,8 @@ fn run_json(args: &[&str]) -> (Vec<Value>, Value) {
     assert!(code(&out) <= 1, "{}", describe(&out));
     let text = String::from_utf8(out.stdout.clone()).expect("JSON output is UTF-8");
     assert!(text.ends_with('\n'));
-    let mut objs: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let mut objs: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
     let summary = objs.pop().expect("a summary line");
     keys(&summary, SUMMARY_KEYS);
     assert_eq!(summary["type"], "summary");
@@ -147,7 +145,8 @@ fn check_matches(pattern: &str, flags: &[&str]) {
         assert_eq!(column as usize, subs[0].0 + 1, "{o}: column is not the first submatch");
         if std::str::from_utf8(&raw).is_ok() && !flags.contains(&"-w") {
             // Exactly the regex's (non-empty) matches in the line.
-            let want: Vec<(usize, usize)> = re.find_iter(&raw).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect();
+            let want: Vec<(usize, usize)> =
+                re.find_iter(&raw).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect();
             let got: Vec<(usize, usize)> = subs.iter().copied().filter(|(s, e)| s < e).collect();
             assert_eq!(got, want, "{rev}:{path}:{line}: {text:?}");
         }
@@ -245,6 +244,14 @@ fn file_objects_agree_with_text_output() {
 }
 
 #[test]
+fn commit_ids_are_the_fixture_ones() {
+    let (objs, _) = run_json(&["-l", "MARKER_LIB_V1", "--rev", "main", "--rev", "v2.0", "--rev", "v1.0"]);
+    let got: Vec<(&str, &str)> = objs.iter().map(|o| (string(&o["rev"]), string(&o["commit"]))).collect();
+    // v1.0 is an annotated tag: the commit it points to, not the tag object.
+    assert_eq!(got, [("main", BASIC_MAIN), ("v2.0", BASIC_MAIN), ("v1.0", "a765768343238d1733974b9f37ca0c7cef8474cb")]);
+}
+
+#[test]
 fn summary_lists_skipped_files_per_revision() {
     let (_, summary) = run_json(&["needle", "--rev", "main", "--rev", "fd6adb3"]);
     let skipped: BTreeMap<(String, String), String> = summary["skipped"]
@@ -308,7 +315,11 @@ fn submatches_index_into_text_even_for_invalid_utf8() {
         for s in o["submatches"].as_array().unwrap() {
             let (s, e) = (uint(&s["start"]) as usize, uint(&s["end"]) as usize);
             let m = text.get(s..e).unwrap_or_else(|| panic!("{o}: submatch out of range"));
-            assert!([&b"cr"[..], b"me", b"ade"].contains(&m), "{o}: submatch {s}..{e} is {:?}", String::from_utf8_lossy(m));
+            assert!(
+                [&b"cr"[..], b"me", b"ade"].contains(&m),
+                "{o}: submatch {s}..{e} is {:?}",
+                String::from_utf8_lossy(m)
+            );
         }
     }
 }

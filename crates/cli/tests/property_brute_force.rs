@@ -22,14 +22,14 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 /// Tokens lines are made of.
+#[rustfmt::skip]
 const TOKENS: &[&[u8]] = &[
     b"a", b"b", b"c", b"A", b"B", b"C", b"k", b"K", b"s", b"S",
-    "ſ".as_bytes(),       // U+017F, folds to s
+    "ſ".as_bytes(),        // U+017F, folds to s
     "\u{212A}".as_bytes(), // Kelvin sign, folds to k
-    "é".as_bytes(),
-    "e\u{301}".as_bytes(),
-    "ß".as_bytes(),
-    "ẞ".as_bytes(),
+    "\u{2126}".as_bytes(), // Ohm sign, folds to ω
+    "é".as_bytes(), "e\u{301}".as_bytes(), "ß".as_bytes(), "ẞ".as_bytes(), "ω".as_bytes(),
+    "İ".as_bytes(), "ı".as_bytes(), "ǅ".as_bytes(),
     b"\r", b" ", b" ", b"\t", b"0", b"7", b"_", b".", b"(", b")", b"-", b"*",
     b"\xff", // invalid UTF-8
     b"ab", b"abc", b"foo", b"Foo", b"bar", b"foo_bar",
@@ -38,13 +38,36 @@ const TOKENS: &[&[u8]] = &[
 /// Literal atoms of the regex grammar (escaped when used).
 const LITERALS: &[&str] = &[
     "a", "b", "c", "A", "k", "K", "s", "S", "ab", "abc", "foo", "Foo", "bar", "ſ", "\u{212A}", "é", "ß", "ẞ", "_", "0",
-    "7", " ", ".", "(", "*", "e\u{301}", "\r",
+    "7", " ", ".", "(", "*", "e\u{301}", "\r", "\u{2126}", "Ω", "ω", "İ", "ı", "ǅ", "ǆ", "Ǆ",
 ];
 
 /// Non-literal atoms.
 const ATOMS: &[&str] = &[
-    ".", "[abc]", "[a-c]", "[^a]", "[A-Z]", "[0-9]", "\\w", "\\W", "\\d", "\\s", "[ſs]", "\\p{L}", "[[:alpha:]]",
-    "[^\\x00-\\x7f]", "\\x{212A}", "\\b", "\\B", "^", "$", "\\r",
+    ".",
+    "[abc]",
+    "[a-c]",
+    "[^a]",
+    "[A-Z]",
+    "[0-9]",
+    "\\w",
+    "\\W",
+    "\\d",
+    "\\s",
+    "[ſs]",
+    "\\p{L}",
+    "[[:alpha:]]",
+    "[^\\x00-\\x7f]",
+    "\\x{212A}",
+    "\\b",
+    "\\B",
+    "^",
+    "$",
+    "\\r",
+    // Raw bytes (Unicode off): these can match invalid UTF-8.
+    "(?-u:\\xff)",
+    "(?-u:[\\x80-\\xff])",
+    "(?-u:.)",
+    "(?-u:\\xc5\\xbf)",
 ];
 
 fn regex_strategy() -> impl Strategy<Value = String> {
@@ -70,7 +93,12 @@ fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
 /// File content: lines joined by `\n`, maybe without the final newline,
 /// sometimes with a NUL byte somewhere (a binary file).
 fn content_strategy() -> impl Strategy<Value = Vec<u8>> {
-    (prop::collection::vec(line_strategy(), 0..14), any::<bool>(), prop::bool::weighted(0.08), any::<prop::sample::Index>())
+    (
+        prop::collection::vec(line_strategy(), 0..14),
+        any::<bool>(),
+        prop::bool::weighted(0.08),
+        any::<prop::sample::Index>(),
+    )
         .prop_map(|(lines, final_newline, binary, at)| {
             let mut c = lines.join(&b"\n"[..]);
             if final_newline && !c.is_empty() {
@@ -114,21 +142,74 @@ fn edits_strategy() -> impl Strategy<Value = Vec<Edit>> {
     )
 }
 
+/// How grove is asked to interpret a pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Regex,
+    /// -F
+    Fixed,
+    /// -w
+    Word,
+}
+
+/// A pattern, whether it is searched case-insensitively (-i), and how.
+#[derive(Clone, Debug)]
+struct Pattern {
+    text: String,
+    ci: bool,
+    kind: Kind,
+}
+
+impl Pattern {
+    fn new(text: &str, ci: bool, kind: Kind) -> Pattern {
+        Pattern { text: text.to_string(), ci, kind }
+    }
+
+    fn flags(&self) -> Vec<&'static str> {
+        let mut f = vec![];
+        if self.ci {
+            f.push("-i");
+        }
+        match self.kind {
+            Kind::Regex => {}
+            Kind::Fixed => f.push("-F"),
+            Kind::Word => f.push("-w"),
+        }
+        f
+    }
+
+    /// The equivalent `regex::bytes` pattern. -w is grep-regex's definition:
+    /// the pattern between half word boundaries (not preceded / not followed
+    /// by a word character).
+    fn brute_force_regex(&self) -> Result<regex::bytes::Regex, regex::Error> {
+        let p = match self.kind {
+            Kind::Regex => self.text.clone(),
+            Kind::Fixed => regex::escape(&self.text),
+            Kind::Word => format!(r"\b{{start-half}}(?:{})\b{{end-half}}", self.text),
+        };
+        regex::bytes::RegexBuilder::new(&p).case_insensitive(self.ci).multi_line(true).build()
+    }
+}
+
+fn pattern_strategy() -> impl Strategy<Value = Pattern> {
+    prop_oneof![
+        6 => (regex_strategy(), any::<bool>()).prop_map(|(text, ci)| Pattern { text, ci, kind: Kind::Regex }),
+        2 => (regex_strategy(), any::<bool>()).prop_map(|(text, ci)| Pattern { text, ci, kind: Kind::Word }),
+        2 => (prop::collection::vec(prop::sample::select(LITERALS), 1..4), any::<bool>())
+            .prop_map(|(l, ci)| Pattern { text: l.concat(), ci, kind: Kind::Fixed }),
+    ]
+}
+
 #[derive(Clone, Debug)]
 struct Case {
     v1: BTreeMap<Vec<u8>, Vec<u8>>,
     edits: Vec<Edit>,
     added: BTreeMap<Vec<u8>, Vec<u8>>,
-    patterns: Vec<(String, bool)>,
+    patterns: Vec<Pattern>,
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
-    (
-        corpus_strategy(5..30),
-        edits_strategy(),
-        corpus_strategy(0..4),
-        prop::collection::vec((regex_strategy(), any::<bool>()), 4..8),
-    )
+    (corpus_strategy(5..30), edits_strategy(), corpus_strategy(0..4), prop::collection::vec(pattern_strategy(), 4..8))
         .prop_map(|(v1, edits, added, patterns)| {
             let added = added.into_iter().map(|(mut p, c)| {
                 p.splice(0..0, b"new-".iter().copied());
@@ -190,7 +271,18 @@ fn commit(repo: &Path, files: &BTreeMap<Vec<u8>, Vec<u8>>, msg: &str) {
     git_ok(repo, ["add", "-A"]);
     git_ok(
         repo,
-        ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q", "--allow-empty", "--no-verify", "-m", msg],
+        [
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-verify",
+            "-m",
+            msg,
+        ],
     );
 }
 
@@ -217,14 +309,6 @@ fn brute_force(re: &regex::bytes::Regex, content: &[u8]) -> Option<Vec<(u64, Vec
     )
 }
 
-fn case_flags(ci: bool) -> Vec<&'static str> {
-    if ci {
-        vec!["-i"]
-    } else {
-        vec![]
-    }
-}
-
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let dir = tempdir();
     let repo = dir.path().join("repo");
@@ -236,10 +320,11 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     commit(&repo, &v2, "two");
     let ix = Indexed::new(&repo);
 
-    for (pat, ci) in &case.patterns {
-        let re = regex::bytes::RegexBuilder::new(pat).case_insensitive(*ci).multi_line(true).build();
+    for p in &case.patterns {
+        let (pat, ci) = (&p.text, p.ci);
+        let re = p.brute_force_regex();
         let Ok(re) = re else { continue }; // the grammar can build oversized repetitions
-        let flags = case_flags(*ci);
+        let flags = p.flags();
 
         // 1. One revision, every matching line (JSON), against the scan.
         let mut args = vec!["--json", "--rev", "HEAD~1"];
@@ -293,7 +378,10 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 let g = got.get(p);
                 if g != Some(w) {
                     let content = &case.v1[p.as_bytes()];
-                    diff += &format!("{p}: grove {g:?}\n      scan  {w:?}\n      content {:?}\n", String::from_utf8_lossy(content));
+                    diff += &format!(
+                        "{p}: grove {g:?}\n      scan  {w:?}\n      content {:?}\n",
+                        String::from_utf8_lossy(content)
+                    );
                 }
             }
             for (p, g) in &got {
@@ -343,23 +431,31 @@ fn fixed_pitfall_cases() {
     v1.insert(b"f1.txt".to_vec(), "\u{017F}earch \u{212A}elvin\nSTRASSE stra\u{df}e\nx\r\n".as_bytes().to_vec());
     v1.insert(b"f2.txt".to_vec(), b"caf\xe9 \xff ab\nabce abde\n\nbar foobar\n".to_vec());
     v1.insert(b"f3.bin".to_vec(), b"search\x00kelvin\n".to_vec());
-    let pats: Vec<(String, bool)> = [
-        ("search", true),
-        ("KELVIN", true),
-        ("stra\u{df}e", true),
-        ("(foo)?bar", false),
-        ("ab[cd]e", false),
-        ("x*", false),
-        ("^$", false),
-        ("x$", false),
-        ("x\\r$", false),
-        ("caf.", false),
-        ("\\bab\\b", false),
-        ("[^\\x00-\\x7f]", false),
-    ]
-    .iter()
-    .map(|(p, c)| (p.to_string(), *c))
-    .collect();
-    let case = Case { v1, edits: vec![Edit::AppendLine(b"search again".to_vec()), Edit::Delete], added: BTreeMap::new(), patterns: pats };
+    use Kind::*;
+    let pats = vec![
+        Pattern::new("search", true, Regex),
+        Pattern::new("KELVIN", true, Regex),
+        Pattern::new("stra\u{df}e", true, Regex),
+        Pattern::new("(foo)?bar", false, Regex),
+        Pattern::new("ab[cd]e", false, Regex),
+        Pattern::new("x*", false, Regex),
+        Pattern::new("^$", false, Regex),
+        Pattern::new("x$", false, Regex),
+        Pattern::new("x\\r$", false, Regex),
+        Pattern::new("caf.", false, Regex),
+        Pattern::new("\\bab\\b", false, Regex),
+        Pattern::new("[^\\x00-\\x7f]", false, Regex),
+        Pattern::new("ab", false, Word),
+        Pattern::new("\\w+", false, Word),
+        Pattern::new("caf", false, Word),
+        Pattern::new("(foo)?bar", false, Fixed),
+        Pattern::new("SEARCH", true, Fixed),
+    ];
+    let case = Case {
+        v1,
+        edits: vec![Edit::AppendLine(b"search again".to_vec()), Edit::Delete],
+        added: BTreeMap::new(),
+        patterns: pats,
+    };
     run_case(&case).unwrap();
 }

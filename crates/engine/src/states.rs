@@ -34,6 +34,8 @@ pub struct ListEntry {
     pub bytes: u64,
     /// Of those, bytes whose blobs other snapshots hold too.
     pub shared_bytes: u64,
+    /// Git tags and branches currently pointing at `commit` (for commit refs).
+    pub git_refs: Vec<String>,
 }
 
 /// What `apply` did.
@@ -288,6 +290,10 @@ impl Engine {
                 *holders.entry(oid).or_default() += 1;
             }
         }
+        let mut by_commit: HashMap<GitOid, Vec<String>> = HashMap::new();
+        for (r, _) in self.repo.all_refs().unwrap_or_default() {
+            by_commit.entry(r.commit).or_default().push(r.name);
+        }
         let mut out = Vec::new();
         for (name, id) in refs.iter() {
             let s = &snaps[&id];
@@ -317,6 +323,7 @@ impl Engine {
                 files: s.entries.len() as u64,
                 bytes,
                 shared_bytes: shared,
+                git_refs: if named { Vec::new() } else { by_commit.get(&s.commit).cloned().unwrap_or_default() },
             });
         }
         Ok(out)

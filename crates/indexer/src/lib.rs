@@ -321,7 +321,14 @@ impl<'a> Indexer<'a> {
         if refs.is_empty() && batch.is_empty() {
             return Ok(None);
         }
-        for a in self.repo.ancestors(commit, ANCESTOR_SEARCH_LIMIT)? {
+        // Usually the parent is indexed: look near first, then further back.
+        let near = self.repo.ancestors(commit, 8)?;
+        let candidates = if near.iter().skip(1).any(|a| batch.contains_key(a) || refs.get(&commit_ref(*a)).is_some()) {
+            near
+        } else {
+            self.repo.ancestors(commit, ANCESTOR_SEARCH_LIMIT)?
+        };
+        for a in candidates {
             if a == commit {
                 continue;
             }
