@@ -141,9 +141,13 @@ pub struct IndexArgs {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// A regular expression (ripgrep/Rust regex syntax).
-    #[arg(value_name = "PATTERN", allow_hyphen_values = true)]
-    pub pattern: String,
+    /// A regular expression (ripgrep/Rust regex syntax). Use -e for a
+    /// pattern that starts with '-'.
+    #[arg(value_name = "PATTERN", required_unless_present = "regexp")]
+    pub pattern: Option<String>,
+    /// The pattern, given as an option (for patterns starting with '-').
+    #[arg(short = 'e', long = "regexp", value_name = "PATTERN", allow_hyphen_values = true)]
+    pub regexp: Option<String>,
     /// A revision to search (repeatable; default HEAD).
     #[arg(long, value_name = "REV")]
     pub rev: Vec<String>,
@@ -181,7 +185,7 @@ pub struct SearchArgs {
     #[arg(short = 'U', long)]
     pub multiline: bool,
     /// Only search paths matching the glob; '!GLOB' excludes (repeatable).
-    #[arg(short = 'g', long = "glob", value_name = "GLOB", allow_hyphen_values = true)]
+    #[arg(short = 'g', long = "glob", value_name = "GLOB")]
     pub glob: Vec<String>,
     /// Lines of context around each match.
     #[arg(short = 'C', long, value_name = "N")]

@@ -29,7 +29,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("grove: {e:#}");
+            // Each error's message already includes its cause; `{:#}` would
+            // print the cause a second time.
+            eprintln!("grove: {e}");
             ExitCode::from(2)
         }
     }
@@ -160,7 +162,14 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
     };
     let popts = PatternOptions { case, fixed_strings: a.fixed_strings, word: a.word_regexp, multiline: a.multiline };
     // Compile before resolving or indexing: a bad pattern fails fast.
-    let pattern = CompiledPattern::new(&a.pattern, &popts)?;
+    // With -e, a positional argument is not a pattern: refuse rather than guess.
+    let text = match (&a.regexp, &a.pattern) {
+        (Some(e), None) => e,
+        (None, Some(p)) => p,
+        (Some(_), Some(p)) => anyhow::bail!("unexpected argument '{p}' (the pattern was given with -e)"),
+        (None, None) => unreachable!("clap requires a pattern"),
+    };
+    let pattern = CompiledPattern::new(text, &popts)?;
     let progress = progress::Bar::new();
     let revs = if a.worktree {
         engine.apply_worktree(grove_engine::WORKTREE_NAME, &progress)?;
@@ -184,6 +193,7 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
         after_context: a.after_context.or(a.context).unwrap_or(0),
         max_count: a.max_count,
         globs: a.glob.clone(),
+        max_filesize: Some(a.max_filesize.0),
     };
     let out = if a.max_count == Some(0) {
         Default::default()

@@ -137,9 +137,12 @@ impl Printer<'_> {
                     OutputMode::Lines => {
                         for hit in f.matches.lines.iter().filter(|h| h.kind == LineKind::Match) {
                             matches += 1;
+                            // Offsets index into `text`, which is lossy for
+                            // invalid UTF-8 (each bad sequence becomes U+FFFD).
+                            let at = |i: usize| text_offset(&hit.bytes, i);
                             let subs: Vec<_> =
-                                hit.submatches.iter().map(|&(s, e)| json!({"start": s, "end": e})).collect();
-                            let column = hit.submatches.first().map_or(1, |&(s, _)| s + 1);
+                                hit.submatches.iter().map(|&(s, e)| json!({"start": at(s), "end": at(e)})).collect();
+                            let column = hit.submatches.first().map_or(1, |&(s, _)| at(s) + 1);
                             let v = json!({
                                 "type": "match", "rev": rev.label, "commit": commit, "path": path,
                                 "line": hit.line_number, "column": column,
@@ -173,6 +176,14 @@ impl Printer<'_> {
     }
 }
 
+/// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
+fn text_offset(bytes: &[u8], i: usize) -> usize {
+    if std::str::from_utf8(bytes).is_ok() {
+        return i;
+    }
+    String::from_utf8_lossy(&bytes[..i.min(bytes.len())]).len()
+}
+
 /// `grove search ... | head` must end quietly, like grep.
 fn broken_pipe_ok(e: io::Error) -> io::Result<()> {
     if e.kind() == io::ErrorKind::BrokenPipe {
@@ -193,7 +204,13 @@ pub fn report_skipped(out: &SearchOutput, revs: &[ResolvedRev], max_size: u64) {
         parts.push(format!("{binary} binary file{}", if binary == 1 { "" } else { "s" }));
     }
     if large > 0 {
-        parts.push(format!("{large} file{} over {}", if large == 1 { "" } else { "s" }, human_bytes(max_size)));
+        // The limit may have been smaller when the file was indexed, so name
+        // the current one only as a hint.
+        parts.push(format!(
+            "{large} file{} too large (--max-filesize, now {})",
+            if large == 1 { "" } else { "s" },
+            human_bytes(max_size)
+        ));
     }
     let scope = if revs.len() > 1 { " (over all revisions)" } else { "" };
     eprintln!("grove: not searched{scope}: {} (--json lists them)", parts.join(", "));

@@ -484,7 +484,7 @@ fn max_count_like_git_grep() {
 ///   grove search -m 1 -A 1 fn -g src/lib.rs   → only `src/lib.rs:5:pub fn add…`
 ///   git grep -n -m 1 -A 1 fn HEAD -- src/lib.rs → also `src/lib.rs-6-    a + b`
 #[test]
-#[ignore = "BUG: -m N drops the after-context (-A/-C) of the N-th match"]
+// (was ignored: fixed)
 fn max_count_keeps_trailing_context() {
     check(&[("fn", "-m 1 -A 1"), ("needle", "-m 1 -C 1"), ("fn", "-m 2 -C 2")], Mode::Lines);
 }

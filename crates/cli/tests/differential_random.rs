@@ -155,3 +155,29 @@ fn branches_and_annotated_tag_seed7() {
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The same answers from an index built one tag at a time (one delta segment
+/// per tag), then compacted, then garbage-collected.
+#[test]
+fn incremental_index_compaction_and_gc_keep_answers() {
+    let base = &*SEED7;
+    let ix = Indexed::new(&base.ix.repo);
+    for t in &base.tags {
+        ix.index(["--rev", t.as_str()]);
+    }
+    let c = Corpus { ix, tags: base.tags.clone(), skipped: base.skipped.clone() };
+    let run = |stage: &str| {
+        let problems: Vec<String> = PATTERNS[..12]
+            .iter()
+            .filter_map(|(p, f)| compare(&c, p, f, false, &["--tags", "r*"], &c.tags))
+            .map(|d| format!("after {stage}: {d}"))
+            .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert_code(&c.ix.check(), 0);
+    };
+    run("indexing tag by tag");
+    assert_code(&c.ix.run("compact", std::iter::empty::<&str>()), 0);
+    run("compact");
+    assert_code(&c.ix.run("gc", ["--now"]), 0);
+    run("gc --now");
+}

@@ -306,7 +306,7 @@ fn non_utf8_paths_and_lines_are_lossy() {
 /// "cr" is at 7..9 of the text "caf\u{FFFD} cr\u{FFFD}me br\u{FFFD}l\u{FFFD}e".
 /// (ripgrep emits `{"bytes": <base64>}` instead of `{"text": …}` for such lines.)
 #[test]
-#[ignore = "BUG: JSON submatch offsets and column are raw-byte offsets but text is lossy UTF-8, so they disagree on lines with invalid UTF-8"]
+// (was ignored: fixed)
 fn submatches_index_into_text_even_for_invalid_utf8() {
     let (objs, _) = run_json(&["-g", "data/latin1.txt", "cr|me|ade"]);
     assert!(!objs.is_empty());

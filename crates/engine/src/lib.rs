@@ -11,7 +11,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use grove_base::GitOid;
 use grove_indexer::{open_segment, IndexError, IndexOptions, Indexer};
 use grove_manifest::{commit_ref, load_refs, DocRef, ManifestError, Snapshot};
 use grove_search::{CompiledPattern, SearchError, SearchOptions, SearchOutput, Target};
@@ -215,6 +214,16 @@ impl Engine {
 
     /// Deletes the index directory (for `--rebuild`).
     pub fn remove_index(&self) -> Result<(), EngineError> {
+        // Only ever delete a directory grove created: a mistyped --index-dir
+        // must not wipe a checkout.
+        let is_index = self.index_dir.join("FORMAT").is_file();
+        let is_empty_or_missing = std::fs::read_dir(&self.index_dir).map_or(true, |mut d| d.next().is_none());
+        if !is_index && !is_empty_or_missing {
+            return Err(EngineError::Invalid(format!(
+                "{} is not a grove index (no FORMAT file); refusing to delete it",
+                self.index_dir.display()
+            )));
+        }
         match std::fs::remove_dir_all(&self.index_dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -274,7 +283,34 @@ impl Engine {
             .par_iter()
             .map(|id| Ok((*id, Arc::new(Snapshot::load(store, *id)?))))
             .collect::<Result<_, EngineError>>()?;
-        let snapshots: HashMap<ObjectId, Arc<Snapshot>> = loaded.into_iter().collect();
+        let mut snapshots: HashMap<ObjectId, Arc<Snapshot>> = loaded.into_iter().collect();
+        // Files set aside as too large when a revision was indexed with a
+        // smaller --max-filesize are indexed now, and the revision's ref moves
+        // to the completed snapshot.
+        let mut upgraded: HashMap<ObjectId, ObjectId> = HashMap::new();
+        for r in revs.iter().filter(|r| r.snapshot.is_none()) {
+            let id = refs.get(&commit_ref(r.commit.oid)).expect("indexed above");
+            if upgraded.contains_key(&id) {
+                continue;
+            }
+            let snap = &snapshots[&id];
+            let max = self.opts.index.max_file_size;
+            let changes: Vec<grove_indexer::Change> = snap
+                .entries
+                .iter()
+                .filter(|e| matches!(e.doc, DocRef::Skipped { reason: grove_base::SkipReason::TooLarge, size } if size <= max))
+                .map(|e| grove_indexer::Change::Upsert { path: e.path.clone(), mode: e.mode, oid: e.git_oid, content: None })
+                .collect();
+            if changes.is_empty() {
+                continue;
+            }
+            let indexer = Indexer::new(&self.repo, store, self.opts.index.clone());
+            let (new_id, new_snap, _) = indexer.derive(Some(snap), snap.commit, snap.tree, changes, progress)?;
+            indexer.publish(vec![(commit_ref(r.commit.oid), new_id)])?;
+            snapshots.insert(new_id, Arc::new(new_snap));
+            upgraded.insert(id, new_id);
+        }
+        let ids: Vec<ObjectId> = ids.into_iter().map(|id| upgraded.get(&id).copied().unwrap_or(id)).collect();
         let targets = revs
             .iter()
             .zip(&ids)

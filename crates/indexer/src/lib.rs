@@ -68,6 +68,8 @@ pub enum IndexError {
     Segment { path: String, source: SegmentError },
     #[error("{0}")]
     Concurrent(String),
+    #[error("{path}: segment file is missing; rebuild with `grove index --rebuild`")]
+    MissingSegment { path: String },
 }
 
 /// What one `index` call did.
@@ -257,6 +259,17 @@ impl<'a> Indexer<'a> {
         let mut memo = self.load_memo()?;
         if let Some(base) = base {
             remember_skipped(&mut memo, base);
+        }
+        // A file set aside as too large under a smaller limit is indexed now
+        // if the current limit admits it.
+        for c in &changes {
+            if let Change::Upsert { oid, .. } = c {
+                if let Some(Known::Skipped { reason: SkipReason::TooLarge, size }) = memo.get(oid) {
+                    if *size <= self.opts.max_file_size {
+                        memo.remove(oid);
+                    }
+                }
+            }
         }
         let mut wanted = Vec::new();
         let mut wanted_set = HashSet::new();
@@ -564,7 +577,13 @@ enum Prepared {
 
 /// Opens a stored segment, turning format errors into errors naming the file.
 pub fn open_segment(store: &Store, id: ObjectId) -> Result<Arc<Segment>, IndexError> {
-    let mapped = store.map(Kind::Segment, id)?;
+    let mapped = match store.map(Kind::Segment, id) {
+        Ok(m) => m,
+        Err(StoreError::Io { path, source }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IndexError::MissingSegment { path: path.display().to_string() })
+        }
+        Err(e) => return Err(e.into()),
+    };
     let path = mapped.path().display().to_string();
     Segment::open(mapped).map(Arc::new).map_err(|source| IndexError::Segment { path, source })
 }

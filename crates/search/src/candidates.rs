@@ -1,6 +1,7 @@
 //! Candidate selection: the trigram plan evaluated over posting lists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -46,11 +47,25 @@ pub(crate) fn searchable(e: &grove_manifest::Entry) -> bool {
     e.mode != grove_base::EntryMode::Symlink
 }
 
-/// Union of live documents per segment over all targets, after path filters.
-/// Skipped files that pass the filter are reported.
+/// The search-time size limit, checked against the doc table.
+pub(crate) struct SizeLimit<'a> {
+    pub max: Option<u64>,
+    pub segments: &'a HashMap<ObjectId, Arc<Segment>>,
+}
+
+impl SizeLimit<'_> {
+    fn too_large(&self, seg: ObjectId, doc: u32) -> bool {
+        let (Some(max), Some(s)) = (self.max, self.segments.get(&seg)) else { return false };
+        doc < s.num_docs() && s.doc(doc).size > max
+    }
+}
+
+/// Union of live documents per segment over all targets, after path filters
+/// and the size limit. Skipped files that pass the filter are reported.
 pub(crate) fn live_docs(
     targets: &[Target],
     filter: &PathFilter,
+    limit: &SizeLimit<'_>,
     skipped: &mut Vec<Skipped>,
 ) -> BTreeMap<ObjectId, RoaringBitmap> {
     let mut live: BTreeMap<ObjectId, RoaringBitmap> = BTreeMap::new();
@@ -62,7 +77,12 @@ pub(crate) fn live_docs(
             }
             match e.doc {
                 DocRef::Indexed { segment, doc } => {
-                    live.entry(snap.segments[segment as usize]).or_default().insert(doc);
+                    let seg = snap.segments[segment as usize];
+                    if limit.too_large(seg, doc) {
+                        skipped.push(Skipped { target: t, path: e.path.clone(), reason: grove_base::SkipReason::TooLarge });
+                        continue;
+                    }
+                    live.entry(seg).or_default().insert(doc);
                 }
                 DocRef::Skipped { reason, .. } => {
                     skipped.push(Skipped { target: t, path: e.path.clone(), reason })

@@ -62,6 +62,9 @@ pub struct SearchOptions {
     pub max_count: Option<u64>,
     /// ripgrep-style globs (-g); `!glob` excludes.
     pub globs: Vec<String>,
+    /// Files larger than this are not searched (and are reported), whatever
+    /// limit was in force when they were indexed.
+    pub max_filesize: Option<u64>,
 }
 
 /// One searched state, with the label the user gave it.
@@ -120,9 +123,10 @@ pub fn search(
 
     // Live docs per segment over all targets, after path filtering.
     let mut skipped_since = Vec::new();
-    let mut live = candidates::live_docs(targets, &filter, &mut out.skipped);
+    let limit = candidates::SizeLimit { max: opts.max_filesize, segments };
+    let mut live = candidates::live_docs(targets, &filter, &limit, &mut out.skipped);
     if let Some(since) = since {
-        for (seg, docs) in candidates::live_docs(std::slice::from_ref(since), &filter, &mut skipped_since) {
+        for (seg, docs) in candidates::live_docs(std::slice::from_ref(since), &filter, &limit, &mut skipped_since) {
             *live.entry(seg).or_default() |= docs;
         }
     }
@@ -144,7 +148,14 @@ pub fn search(
     // `since` compares line texts, so it verifies in line mode, uncapped.
     let verify_opts = match since {
         None => opts.clone(),
-        Some(_) => SearchOptions { mode: OutputMode::Lines, before_context: 0, after_context: 0, max_count: None, globs: Vec::new() },
+        Some(_) => SearchOptions {
+            mode: OutputMode::Lines,
+            before_context: 0,
+            after_context: 0,
+            max_count: None,
+            globs: Vec::new(),
+            max_filesize: None,
+        },
     };
     let found = verify::verify_all(pattern, &seg_list, &cands, &verify_opts)?;
     out.stats.matching_docs = found.len() as u64;

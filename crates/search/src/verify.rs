@@ -88,7 +88,7 @@ fn searcher(pattern: &CompiledPattern, opts: &SearchOptions) -> Searcher {
 }
 
 fn search_one(searcher: &mut Searcher, matcher: &RegexMatcher, content: &[u8], opts: &SearchOptions) -> DocMatches {
-    let mut sink = Collect { matcher, opts, out: DocMatches::default() };
+    let mut sink = Collect { matcher, opts, out: DocMatches::default(), limit_reached: false, after_emitted: 0 };
     // Searching an in-memory slice cannot fail with I/O errors, and our sink
     // never returns an error.
     let _ = searcher.search_slice(matcher, content, &mut sink);
@@ -99,6 +99,10 @@ struct Collect<'a> {
     matcher: &'a RegexMatcher,
     opts: &'a SearchOptions,
     out: DocMatches,
+    /// `-m` reached: only the last match's after-context is still wanted.
+    limit_reached: bool,
+    /// After-context lines emitted since the limit was reached.
+    after_emitted: usize,
 }
 
 fn strip_terminator(b: &[u8]) -> &[u8] {
@@ -109,6 +113,22 @@ impl Sink for Collect<'_> {
     type Error = io::Error;
 
     fn matched(&mut self, _: &Searcher, m: &SinkMatch<'_>) -> Result<bool, io::Error> {
+        if self.limit_reached {
+            // A match inside the last reported match's after-context is shown
+            // as context (as grep does); past that window, stop.
+            if self.after_emitted < self.opts.after_context && m.lines().count() == 1 {
+                self.after_emitted += 1;
+                self.out.lines.push(LineHit {
+                    kind: LineKind::Context,
+                    line_number: m.line_number().unwrap_or(0),
+                    offset: m.absolute_byte_offset(),
+                    bytes: strip_terminator(m.bytes()).to_vec(),
+                    submatches: Vec::new(),
+                });
+                return Ok(self.after_emitted < self.opts.after_context);
+            }
+            return Ok(false);
+        }
         self.out.count += 1;
         match self.opts.mode {
             OutputMode::FilesWithMatches => return Ok(false),
@@ -129,10 +149,21 @@ impl Sink for Collect<'_> {
                 });
             }
         }
-        Ok(self.opts.max_count.is_none_or(|max| self.out.count < max))
+        if self.opts.max_count.is_some_and(|max| self.out.count >= max) {
+            // Like grep and rg, -m still prints the last match's after-context.
+            self.limit_reached = true;
+            return Ok(self.opts.mode == OutputMode::Lines && self.opts.after_context > 0);
+        }
+        Ok(true)
     }
 
     fn context(&mut self, _: &Searcher, c: &SinkContext<'_>) -> Result<bool, io::Error> {
+        if self.limit_reached {
+            if !matches!(c.kind(), SinkContextKind::After) {
+                return Ok(false);
+            }
+            self.after_emitted += 1;
+        }
         if !matches!(c.kind(), SinkContextKind::Other) {
             self.out.lines.push(LineHit {
                 kind: LineKind::Context,
@@ -146,6 +177,9 @@ impl Sink for Collect<'_> {
     }
 
     fn context_break(&mut self, _: &Searcher) -> Result<bool, io::Error> {
+        if self.limit_reached {
+            return Ok(false);
+        }
         self.out.lines.push(LineHit { kind: LineKind::Break, line_number: 0, offset: 0, bytes: Vec::new(), submatches: Vec::new() });
         Ok(true)
     }
