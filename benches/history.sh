@@ -39,7 +39,7 @@ echo "| \`grove index --tags '$glob'\` | ${secs} s, peak RSS $((kb / 1024)) MiB,
 echo "| summary line | $summary |"
 
 # 2. cindex per tag, on a sample, extrapolated.
-sample=$(git --git-dir="$repo" tag -l "$glob" | awk -v n="$ntags" 'NR % int(n/5+1) == 1' | head -5)
+sample=$(git --git-dir="$repo" tag -l "$glob" | awk -v n="$ntags" 'NR % int(n/5+1) == 1 && ++k <= 5')
 ctime=0; csize=0; k=0
 for t in $sample; do
   rm -rf "$work/co"; mkdir -p "$work/co"
@@ -87,7 +87,7 @@ echo "| index growth over the 100 commits (after \`gc --now\`) | $(((size1 - siz
 tiny="$work/tiny"; git init -q "$tiny"; echo hi >"$tiny/f"; git -C "$tiny" add f
 git -C "$tiny" -c user.name=b -c user.email=b@b commit -qm one
 "$grove" index --repo "$tiny" >/dev/null
-first=$(git --git-dir="$repo" tag -l "$glob" | head -1)
+first=$(git --git-dir="$repo" tag -l "$glob" | awk 'NR==1')
 hyperfine -N -w 3 -r 20 --export-markdown "$work/fork.md" \
   "$grove fork HEAD f1 --repo $tiny" \
   "$grove fork $first f1 --repo $repo --index-dir $idx" >/dev/null 2>&1

@@ -80,6 +80,22 @@ impl Engine {
     /// `grove fork SRC NAME`: NAME shares everything with SRC; one ref write.
     pub fn fork(&self, src: &str, name: &str, progress: &dyn Progress) -> Result<ObjectId, EngineError> {
         valid_name(name)?;
+        let store = self.store_for_writing()?;
+        // Fast path, one read and one write of the ref table: SRC already
+        // has a snapshot (a name, or an indexed commit).
+        let done = update_refs::<_, EngineError>(&store, |refs| {
+            let id = match refs.get(&name_ref(src)) {
+                Some(id) => Some(id),
+                None => refs.get(&commit_ref(self.repo.resolve(src)?.oid)),
+            };
+            if let Some(id) = id {
+                refs.set(name_ref(name), id);
+            }
+            Ok(id)
+        })?;
+        if let Some(id) = done {
+            return Ok(id);
+        }
         let rev = self.resolve_one(src)?;
         let id = self.snapshot_of(&rev, progress)?;
         self.set_name(name, id)?;
