@@ -114,20 +114,38 @@ pub struct GcArgs {
     pub now: bool,
 }
 
+/// Which revisions to index or search; none means HEAD.
 #[derive(Args, Debug)]
-pub struct IndexArgs {
-    /// A revision to index (repeatable): branch, tag, sha, HEAD~3, ...
+pub struct RevArgs {
+    /// A revision or snapshot name (repeatable): branch, tag, sha, HEAD~3, a fork.
     #[arg(long, value_name = "REV")]
     pub rev: Vec<String>,
-    /// Index every tag matching the glob (repeatable), e.g. 'v*'.
+    /// Every tag matching the glob (repeatable), e.g. 'v*'.
     #[arg(long, value_name = "GLOB")]
     pub tags: Vec<String>,
-    /// Index every local branch matching the glob (repeatable).
+    /// Every local branch matching the glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub branches: Vec<String>,
-    /// Index every tag and every local branch.
+    /// Every tag and every local branch.
     #[arg(long)]
     pub all_refs: bool,
+}
+
+impl RevArgs {
+    pub fn selection(&self) -> grove_engine::RevSelection {
+        grove_engine::RevSelection {
+            revs: self.rev.clone(),
+            tags: self.tags.clone(),
+            branches: self.branches.clone(),
+            all_refs: self.all_refs,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub revs: RevArgs,
     /// Skip files larger than this (e.g. 2M, 512K); they are reported.
     #[arg(long, value_name = "SIZE", default_value = "2M")]
     pub max_filesize: Size,
@@ -148,18 +166,8 @@ pub struct SearchArgs {
     /// The pattern, given as an option (for patterns starting with '-').
     #[arg(short = 'e', long = "regexp", value_name = "PATTERN", allow_hyphen_values = true)]
     pub regexp: Option<String>,
-    /// A revision to search (repeatable; default HEAD).
-    #[arg(long, value_name = "REV")]
-    pub rev: Vec<String>,
-    /// Search every tag matching the glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub tags: Vec<String>,
-    /// Search every local branch matching the glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub branches: Vec<String>,
-    /// Search every tag and every local branch.
-    #[arg(long)]
-    pub all_refs: bool,
+    #[command(flatten)]
+    pub revs: RevArgs,
     /// Search the working tree as it is now (uncommitted and untracked files included).
     #[arg(long, conflicts_with_all = ["rev", "tags", "branches", "all_refs"])]
     pub worktree: bool,

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use grove_engine::search::{CaseMode, CompiledPattern, OutputMode, PatternOptions, SearchOptions};
-use grove_engine::{Engine, EngineOptions, RevSelection};
+use grove_engine::{Engine, EngineOptions};
 
 use args::{Cli, Command, IndexArgs, SearchArgs};
 
@@ -119,15 +119,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn selection(revs: &[String], tags: &[String], branches: &[String], all_refs: bool) -> RevSelection {
-    RevSelection { revs: revs.to_vec(), tags: tags.to_vec(), branches: branches.to_vec(), all_refs }
-}
-
 fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     if a.rebuild {
         engine.remove_index()?;
     }
-    let revs = engine.resolve(&selection(&a.rev, &a.tags, &a.branches, a.all_refs))?;
+    let revs = engine.resolve(&a.revs.selection())?;
     let progress = progress::Bar::new();
     let s = engine.index(&revs, &progress)?;
     println!(
@@ -177,7 +173,7 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
         r.label = "worktree".into();
         vec![r]
     } else {
-        engine.resolve(&selection(&a.rev, &a.tags, &a.branches, a.all_refs))?
+        engine.resolve(&a.revs.selection())?
     };
     let since = a.since.as_deref().map(|s| engine.resolve_one(s)).transpose()?;
     let mode = if a.files_with_matches {
