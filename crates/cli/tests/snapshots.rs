@@ -1,0 +1,176 @@
+//! Named snapshots and the diff applier through the real binary: forks,
+//! working-tree and patch states, `--since`, `--all-refs`, list / drop / gc.
+//! git is the oracle wherever one exists (a commit made of the same change
+//! must search exactly like the patched or working-tree snapshot).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A private copy of the basic fixture (these tests write to the work tree).
+fn private_basic() -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempdir();
+    let repo = t.path().join("repo");
+    build_basic(&repo);
+    git_ok(&repo, ["checkout", "-q", "main"]);
+    (t, repo)
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert_code(out, 0);
+    stdout(out)
+}
+
+/// `grove search -c PAT --rev REV` as text.
+fn counts(ix: &Indexed, pat: &str, rev: &str) -> String {
+    let out = ix.search(["-c", "--rev", rev, "-e", pat]);
+    assert!(code(&out) <= 1, "{}", describe(&out));
+    stdout(&out)
+}
+
+#[test]
+fn a_fork_searches_like_its_source_and_costs_no_indexing() {
+    let ix = Indexed::new(basic());
+    ix.index(["--rev", "v1.0"]);
+    let segments = std::fs::read_dir(ix.index.join("segments")).unwrap().count();
+    ok(&ix.run("fork", ["v1.0", "old"]));
+    assert_eq!(std::fs::read_dir(ix.index.join("segments")).unwrap().count(), segments);
+    for pat in ["needle", "MARKER_\\w+", "(?i)kelvin"] {
+        assert_eq!(counts(&ix, pat, "old"), counts(&ix, pat, "v1.0"), "{pat}");
+    }
+    // A fork of a fork, and of a revision not indexed yet.
+    ok(&ix.run("fork", ["old", "older"]));
+    ok(&ix.run("fork", ["release-1", "rel"]));
+    assert_eq!(counts(&ix, "RELEASE_ONLY_FIX", "rel"), counts(&ix, "RELEASE_ONLY_FIX", "release-1"));
+    assert!(!counts(&ix, "RELEASE_ONLY_FIX", "rel").is_empty());
+    // Bad names and sources are clear errors.
+    assert_code(&ix.run("fork", ["v1.0", "has space"]), 2);
+    let out = ix.run("fork", ["no-such-rev", "x"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("no-such-rev"), "{}", stderr(&out));
+}
+
+/// The oracle for a patch: the same change committed with git.
+#[test]
+fn a_patch_snapshot_equals_the_committed_change_and_touches_no_file() {
+    let (_t, repo) = private_basic();
+    let ix = Indexed::new(&repo);
+    // Make a change, take its diff, commit it on a branch, then restore main.
+    std::fs::write(repo.join("src/lib.rs"), "pub fn patched_in() -> u32 { 42 }\n").unwrap();
+    std::fs::write(repo.join("NEW_FILE.md"), "added by the patch: PATCH_MARKER\n").unwrap();
+    git_ok(&repo, ["rm", "-q", "docs-readme-copy.md"]);
+    git_ok(&repo, ["add", "-A"]);
+    let diff = git_ok(&repo, ["diff", "--cached", "--binary"]);
+    git_ok(&repo, ["checkout", "-q", "-b", "patched"]);
+    git_ok(&repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "patched"]);
+    git_ok(&repo, ["checkout", "-q", "main"]);
+    let status_before = git_ok(&repo, ["status", "--porcelain"]);
+
+    let patch = repo.parent().unwrap().join("change.diff");
+    std::fs::write(&patch, &diff).unwrap();
+    ok(&ix.run("apply", [std::ffi::OsStr::new("wip"), "--patch".as_ref(), patch.as_os_str()]));
+    for pat in ["patched_in", "PATCH_MARKER", "needle", "fooBar", "."] {
+        assert_eq!(counts(&ix, pat, "wip"), counts(&ix, pat, "patched"), "{pat}");
+    }
+    assert_eq!(git_ok(&repo, ["status", "--porcelain"]), status_before, "apply wrote to the work tree");
+
+    // A patch that does not apply names the hunk and leaves `wip` as it was.
+    let before = ok(&ix.run("list", ["--json"]));
+    let bad = repo.parent().unwrap().join("bad.diff");
+    std::fs::write(&bad, "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,2 @@\n-not in the file\n+x\n context\n").unwrap();
+    let out = ix.run("apply", [std::ffi::OsStr::new("wip"), "--patch".as_ref(), bad.as_os_str()]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("hunk #1") && stderr(&out).contains("src/lib.rs"), "{}", stderr(&out));
+    assert_eq!(ok(&ix.run("list", ["--json"])), before);
+}
+
+#[test]
+fn the_working_tree_is_searched_as_it_is_and_matches_a_commit_of_it() {
+    let (_t, repo) = private_basic();
+    let ix = Indexed::new(&repo);
+    std::fs::write(repo.join("src/lib.rs"), "pub fn dirty_edit() {}\n").unwrap();
+    std::fs::write(repo.join("untracked.txt"), "UNTRACKED_MARKER\n").unwrap();
+    std::fs::write(repo.join("ignored.log"), "IGNORED_MARKER\n").unwrap();
+    std::fs::write(repo.join(".gitignore"), "*.log\n").unwrap();
+    std::fs::remove_file(repo.join("c/src/strbuf.c")).unwrap();
+
+    let out = ix.search(["--worktree", "-c", "dirty_edit|UNTRACKED_MARKER|IGNORED_MARKER|strbuf_addf"]);
+    let text = stdout(&out);
+    assert!(text.contains("src/lib.rs:1") && text.contains("untracked.txt:1"), "{text}");
+    assert!(!text.contains("ignored.log"), "ignored files are not part of the working tree: {text}");
+    assert!(!text.contains("c/src/strbuf.c"), "deleted files are gone: {text}");
+
+    // Oracle: commit exactly this working tree and compare every pattern.
+    git_ok(&repo, ["add", "-A"]);
+    git_ok(&repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "wt"]);
+    ok(&ix.run("apply", ["wt", "--worktree"]));
+    for pat in ["dirty_edit", "UNTRACKED_MARKER", "needle", "strbuf", "[A-Z]{5,}"] {
+        assert_eq!(counts(&ix, pat, "wt"), counts(&ix, pat, "HEAD"), "{pat}");
+    }
+    // A bare repository has no working tree: a clear error.
+    let bare = repo.parent().unwrap().join("bare.git");
+    git_ok(Path::new("/"), [std::ffi::OsStr::new("clone"), "-q".as_ref(), "--bare".as_ref(), repo.as_os_str(), bare.as_os_str()]);
+    let out = Indexed::new(&bare).search(["--worktree", "x"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("bare"), "{}", stderr(&out));
+}
+
+#[test]
+fn since_reports_only_lines_the_older_revision_lacks() {
+    let ix = Indexed::new(basic());
+    // release-1 adds RELEASE_ONLY_FIX over v1.0; main and v2.0 are the same commit.
+    let out = ok(&ix.search(["-c", "--rev", "release-1", "--since", "v1.0", "RELEASE_ONLY_FIX"]));
+    assert_eq!(out, counts(&ix, "RELEASE_ONLY_FIX", "release-1"));
+    let out = ix.search(["-c", "--rev", "main", "--since", "v2.0", "needle"]);
+    assert_code(&out, 1);
+    // Per line content, against git: the matching lines the diff v1.0..main
+    // adds to a file are exactly the ones reported for it.
+    let new = ix.search(["--rev", "main", "--since", "v1.0", "fn "]);
+    // Against git: lines added by the diff v1.0..main that match.
+    let diff = String::from_utf8(git_ok(basic(), ["diff", "-U0", "v1.0", "main", "--", "src/lib.rs"])).unwrap();
+    let added = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++") && l.contains("fn ")).count();
+    let grove_lib = stdout(&new).lines().filter(|l| l.starts_with("src/lib.rs:")).count();
+    assert_eq!(grove_lib, added, "{}\n{diff}", stdout(&new));
+}
+
+#[test]
+fn all_refs_lists_every_tag_and_branch_like_git() {
+    let ix = Indexed::new(basic());
+    let out = ok(&ix.search(["-l", "--all-refs", "MARKER_LIB"]));
+    let mut revs: Vec<&str> = out.lines().map(|l| l.split(':').next().unwrap()).collect();
+    revs.dedup();
+    let tags = String::from_utf8(git_ok(basic(), ["tag", "-l"])).unwrap();
+    let branches = String::from_utf8(git_ok(basic(), ["branch", "--format=%(refname:short)"])).unwrap();
+    let mut want: Vec<&str> = tags.lines().chain(branches.lines()).collect();
+    want.retain(|r| !counts(&ix, "MARKER_LIB", r).is_empty());
+    assert_eq!(revs, want);
+}
+
+#[test]
+fn list_drop_and_gc_reclaim_space_and_keep_the_rest_intact() {
+    let ix = Indexed::new(basic());
+    ix.index(["--rev", "v1.0", "--rev", "main"]);
+    ok(&ix.run("fork", ["v1.0", "keep"]));
+    let list = ok(&ix.run("list", ["--json"]));
+    let rows: Vec<serde_json::Value> = list.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{list}");
+    let main = rows.iter().find(|r| r["commit"] == BASIC_MAIN).unwrap();
+    assert!(main["git_refs"].as_array().unwrap().iter().any(|r| r == "main"), "{list}");
+    assert!(main["shared_bytes"].as_u64().unwrap() > 0 && main["shared_bytes"].as_u64() <= main["bytes"].as_u64());
+
+    let expected = counts(&ix, "needle", "keep");
+    ok(&ix.run("drop", ["main"]));
+    ok(&ix.run("drop", ["v1.0"]));
+    assert_code(&ix.run("drop", ["no-such"]), 2);
+    let gc = ok(&ix.run("gc", ["--now"]));
+    assert!(gc.contains("removed"), "{gc}");
+    assert_code(&ix.check(), 0);
+    assert_eq!(counts(&ix, "needle", "keep"), expected, "the fork lost content after gc");
+    // Without --now, fresh garbage is kept for the grace period.
+    ix.index(["--rev", "feature/x"]);
+    ok(&ix.run("drop", ["feature/x"]));
+    let gc = ok(&ix.run("gc", std::iter::empty::<&str>()));
+    assert!(gc.contains("kept for the grace period") && !gc.starts_with("removed 0 segments and 0 snapshots (0 B), 0 temp files; 0"), "{gc}");
+}
