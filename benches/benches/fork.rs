@@ -5,18 +5,16 @@
 //! to fork in a large index instead (e.g. one holding hundreds of tags) and
 //! compare: the cost must not depend on how much is indexed.
 //!
-//! Two numbers: `durable` is `Engine::fork` (the ref table is rewritten with
+//! Two numbers: `durable` is `Engine::fork` (one ref file written with
 //! temp → fsync → rename → fsync dir, so it is bounded below by the disk's
-//! fsync latency), and `ref_update_in_memory` is the same work without the
-//! disk: decode the ref table, set the ref, encode it.
+//! fsync latency), and `get_ref` is the lookup a search makes to find the
+//! snapshot of a revision.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use grove_engine::{Engine, EngineOptions, NoProgress};
-use grove_manifest::Refs;
-use grove_store::ObjectId;
 
 fn setup() -> (tempfile::TempDir, PathBuf, Option<PathBuf>, String) {
     let tmp = tempfile::tempdir().unwrap();
@@ -42,16 +40,13 @@ fn bench_fork(c: &mut Criterion) {
     let (_tmp, repo, index, rev) = setup();
     let engine = Engine::open(&repo, EngineOptions { index_dir: index, ..Default::default() }).unwrap();
     engine.fork(&rev, "bench-fork", &NoProgress).unwrap(); // index once
-    let refs_bytes = std::fs::read(engine.index_dir().join("refs")).unwrap();
-    eprintln!("ref table: {} bytes", refs_bytes.len());
+    let store = grove_store::Store::open(engine.index_dir()).unwrap();
+    let refs = grove_manifest::load_refs(&store).unwrap().len();
+    eprintln!("refs: {refs}");
     let mut g = c.benchmark_group("fork");
     g.bench_function("durable", |b| b.iter(|| engine.fork(&rev, "bench-fork", &NoProgress).unwrap()));
-    g.bench_function("ref_update_in_memory", |b| {
-        b.iter(|| {
-            let mut refs = Refs::decode(&refs_bytes, "refs".as_ref()).unwrap();
-            refs.set("name/bench-fork".into(), ObjectId([7; 32]));
-            std::hint::black_box(refs.encode())
-        })
+    g.bench_function("get_ref", |b| {
+        b.iter(|| std::hint::black_box(grove_manifest::get_ref(&store, "name/bench-fork").unwrap()))
     });
     g.finish();
 }

@@ -264,23 +264,25 @@ fn corrupt_snapshot() {
 
 #[test]
 fn corrupt_refs_file() {
+    // Each ref is one file under refs.d/: "grove-ref 1 <snapshot hex> <crc32>".
     let damages: &[(&str, fn(&mut Vec<u8>))] = &[
         ("flipped hex digit", |b| {
-            let i = b.iter().position(|&c| c == b'\n').unwrap() + 1;
+            let i = "grove-ref 1 ".len();
             b[i] = if b[i] == b'0' { b'1' } else { b'0' };
         }),
         ("truncated", |b| b.truncate(b.len() / 2)),
         ("empty", |b| b.clear()),
         ("garbage", |b| *b = vec![0xff, 0x00, 0x17, b'\n']),
-        ("no trailer", |b| {
+        ("no checksum", |b| {
             let s = String::from_utf8(b.clone()).unwrap();
-            let body: String = s.lines().filter(|l| !l.starts_with("crc32 ")).map(|l| format!("{l}\n")).collect();
-            *b = body.into_bytes();
+            let cut = s.trim_end().rfind(' ').unwrap();
+            *b = format!("{}\n", &s[..cut]).into_bytes();
         }),
     ];
     for (what, damage) in damages {
         let (ix, good) = damaged_setup();
-        let refs = ix.index.join("refs");
+        let dir = ix.index.join("refs.d");
+        let refs = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
         let mut bytes = std::fs::read(&refs).unwrap();
         damage(&mut bytes);
         std::fs::write(&refs, &bytes).unwrap();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use grove_indexer::{open_segment, IndexError, IndexOptions, Indexer};
-use grove_manifest::{commit_ref, load_refs, DocRef, ManifestError, Snapshot};
+use grove_manifest::{commit_ref, get_ref, load_refs, DocRef, ManifestError, Snapshot};
 use grove_search::{CompiledPattern, SearchError, SearchOptions, SearchOutput, Target};
 use grove_segment::Segment;
 use grove_store::{Kind, ObjectId, Store, StoreError};
@@ -150,7 +150,7 @@ impl Engine {
     /// One revision or snapshot name.
     pub fn resolve_one(&self, rev: &str) -> Result<ResolvedRev, EngineError> {
         if let Ok(store) = Store::open(&self.index_dir) {
-            if let Some(id) = load_refs(&store)?.get(&name_ref(rev)) {
+            if let Some(id) = get_ref(&store, &name_ref(rev))? {
                 let snap = Snapshot::load(&store, id)?;
                 let commit = Commit { oid: snap.commit, tree: snap.tree };
                 return Ok(ResolvedRev { label: rev.to_string(), commit, snapshot: Some(id) });
@@ -254,27 +254,26 @@ impl Engine {
 
     /// The snapshots of `revs`, indexing commits that are not indexed yet.
     fn targets(&self, store: &Store, revs: &[ResolvedRev], progress: &dyn Progress) -> Result<Vec<Target>, EngineError> {
-        let refs = load_refs(store)?;
-        let missing: Vec<ResolvedRev> = revs
-            .iter()
-            .filter(|r| r.snapshot.is_none() && refs.get(&commit_ref(r.commit.oid)).is_none())
-            .cloned()
-            .collect();
-        let refs = if missing.is_empty() {
-            refs
-        } else {
+        let mut missing: Vec<ResolvedRev> = Vec::new();
+        for r in revs.iter().filter(|r| r.snapshot.is_none()) {
+            if get_ref(store, &commit_ref(r.commit.oid))?.is_none() {
+                missing.push(r.clone());
+            }
+        }
+        if !missing.is_empty() {
             self.index(&missing, progress)?;
-            load_refs(store)?
-        };
+        }
         // One loaded snapshot per distinct id, shared between labels; decoded
         // in parallel (hundreds of tags are common).
-        let ids: Vec<ObjectId> = revs
-            .iter()
-            .map(|r| match r.snapshot {
+        let mut ids: Vec<ObjectId> = Vec::with_capacity(revs.len());
+        for r in revs {
+            ids.push(match r.snapshot {
                 Some(id) => id,
-                None => refs.get(&commit_ref(r.commit.oid)).expect("indexed above"),
-            })
-            .collect();
+                None => get_ref(store, &commit_ref(r.commit.oid))?.ok_or_else(|| {
+                    EngineError::Invalid(format!("{} ({}) has no snapshot after indexing", r.label, r.commit.oid))
+                })?,
+            });
+        }
         let mut distinct = ids.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -288,8 +287,7 @@ impl Engine {
         // smaller --max-filesize are indexed now, and the revision's ref moves
         // to the completed snapshot.
         let mut upgraded: HashMap<ObjectId, ObjectId> = HashMap::new();
-        for r in revs.iter().filter(|r| r.snapshot.is_none()) {
-            let id = refs.get(&commit_ref(r.commit.oid)).expect("indexed above");
+        for (r, &id) in revs.iter().zip(&ids).filter(|(r, _)| r.snapshot.is_none()) {
             if upgraded.contains_key(&id) {
                 continue;
             }

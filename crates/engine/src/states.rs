@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use grove_base::{EntryMode, GitOid};
 use grove_indexer::{Change, IndexSummary, Indexer, Progress};
-use grove_manifest::{commit_ref, load_refs, update_refs, DocRef, ManifestError, Snapshot};
+use grove_manifest::{commit_ref, get_ref, load_refs, with_ref_lock, DocRef, ManifestError, Snapshot};
 use grove_store::{ObjectId, Store};
 use grove_vcs::{Repo, WorktreeChange};
 
@@ -68,12 +68,11 @@ impl Engine {
             return Ok(id);
         }
         let store = self.store_for_writing()?;
-        if let Some(id) = load_refs(&store)?.get(&commit_ref(rev.commit.oid)) {
+        if let Some(id) = get_ref(&store, &commit_ref(rev.commit.oid))? {
             return Ok(id);
         }
         self.index(std::slice::from_ref(rev), progress)?;
-        load_refs(&store)?
-            .get(&commit_ref(rev.commit.oid))
+        get_ref(&store, &commit_ref(rev.commit.oid))?
             .ok_or_else(|| EngineError::Invalid(format!("indexing {} left no snapshot", rev.label)))
     }
 
@@ -83,13 +82,13 @@ impl Engine {
         let store = self.store_for_writing()?;
         // Fast path, one read and one write of the ref table: SRC already
         // has a snapshot (a name, or an indexed commit).
-        let done = update_refs::<_, EngineError>(&store, |refs| {
-            let id = match refs.get(&name_ref(src)) {
+        let done = with_ref_lock::<_, EngineError>(&store, |refs| {
+            let id = match refs.get(&name_ref(src))? {
                 Some(id) => Some(id),
-                None => refs.get(&commit_ref(self.repo.resolve(src)?.oid)),
+                None => refs.get(&commit_ref(self.repo.resolve(src)?.oid))?,
             };
             if let Some(id) = id {
-                refs.set(name_ref(name), id);
+                refs.set(&name_ref(name), id)?;
             }
             Ok(id)
         })?;
@@ -104,10 +103,7 @@ impl Engine {
 
     fn set_name(&self, name: &str, id: ObjectId) -> Result<(), EngineError> {
         let store = self.store_for_writing()?;
-        update_refs::<_, ManifestError>(&store, |refs| {
-            refs.set(name_ref(name), id);
-            Ok(())
-        })?;
+        with_ref_lock::<_, ManifestError>(&store, |refs| refs.set(&name_ref(name), id))?;
         Ok(())
     }
 
@@ -124,7 +120,8 @@ impl Engine {
         };
         let id = match r.snapshot {
             Some(id) => id,
-            None => load_refs(&store)?.get(&commit_ref(r.commit.oid)).expect("indexed above"),
+            None => get_ref(&store, &commit_ref(r.commit.oid))?
+                .ok_or_else(|| EngineError::Invalid(format!("indexing {rev} left no snapshot")))?,
         };
         self.set_name(name, id)?;
         Ok(ApplyReport { snapshot: id, changed_files: 0, summary })
@@ -169,7 +166,7 @@ impl Engine {
     ) -> Result<ApplyReport, EngineError> {
         valid_name(name)?;
         let store = self.store_for_writing()?;
-        let base_rev = match (base, load_refs(&store)?.get(&name_ref(name))) {
+        let base_rev = match (base, get_ref(&store, &name_ref(name))?) {
             (Some(b), _) => self.resolve_one(b)?,
             (None, Some(_)) => self.resolve_one(name)?,
             (None, None) => self.resolve_one("HEAD")?,
@@ -266,19 +263,15 @@ impl Engine {
     /// revision. Its files are reclaimed by the next `grove gc`.
     pub fn drop_snapshot(&self, name: &str) -> Result<String, EngineError> {
         let store = Store::open(&self.index_dir)?;
-        let refs = load_refs(&store)?;
-        let key = if refs.get(&name_ref(name)).is_some() {
+        let key = if get_ref(&store, &name_ref(name))?.is_some() {
             name_ref(name)
         } else {
             match self.repo.resolve(name) {
-                Ok(c) if refs.get(&commit_ref(c.oid)).is_some() => commit_ref(c.oid),
+                Ok(c) if get_ref(&store, &commit_ref(c.oid))?.is_some() => commit_ref(c.oid),
                 _ => return Err(EngineError::Invalid(format!("no snapshot named '{name}' and no indexed revision '{name}'"))),
             }
         };
-        update_refs::<_, ManifestError>(&store, |refs| {
-            refs.remove(&key);
-            Ok(())
-        })?;
+        with_ref_lock::<_, ManifestError>(&store, |refs| refs.remove(&key))?;
         Ok(key)
     }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
-use grove_manifest::{commit_ref, load_refs, update_refs, DocRef, Entry, ManifestError, Snapshot};
+use grove_manifest::{commit_ref, get_ref, with_ref_lock, DocRef, Entry, ManifestError, Snapshot};
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, Repo, TreeChange, TreeEntry, VcsError};
@@ -156,14 +156,13 @@ impl<'a> Indexer<'a> {
     pub fn index_commits(&self, commits: &[Commit], progress: &dyn Progress) -> Result<IndexSummary, IndexError> {
         let started = Instant::now();
         let mut summary = IndexSummary::default();
-        let refs = load_refs(self.store)?;
         let mut todo: Vec<Commit> = Vec::new();
         let mut seen = HashSet::new();
         for c in commits {
             if !seen.insert(c.oid) {
                 continue;
             }
-            if refs.get(&commit_ref(c.oid)).is_some() {
+            if get_ref(self.store, &commit_ref(c.oid))?.is_some() {
                 summary.already_indexed += 1;
             } else {
                 todo.push(*c);
@@ -184,7 +183,7 @@ impl<'a> Indexer<'a> {
         // listing when no indexed ancestor is near.
         let mut states: HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)> = HashMap::new();
         for c in &todo {
-            let entries = match self.find_base(c.oid, &refs, &states)? {
+            let entries = match self.find_base(c.oid, &states)? {
                 Some((base_tree, base_entries)) => {
                     let diff = self.repo.diff_trees(base_tree, c.tree)?;
                     let changes: Vec<Change> = diff.into_iter().map(change_from_tree).collect();
@@ -304,7 +303,7 @@ impl<'a> Indexer<'a> {
     /// `gc` may have removed an unreferenced segment this run reused.
     pub fn publish(&self, new_refs: Vec<(String, ObjectId)>) -> Result<(), IndexError> {
         let store = self.store;
-        update_refs(store, |refs| -> Result<(), IndexError> {
+        with_ref_lock(store, |refs| -> Result<(), IndexError> {
             for (_, id) in &new_refs {
                 let snap = Snapshot::load(store, *id)?;
                 for seg in &snap.segments {
@@ -316,8 +315,8 @@ impl<'a> Indexer<'a> {
                     }
                 }
             }
-            for (name, id) in new_refs {
-                refs.set(name, id);
+            for (name, id) in &new_refs {
+                refs.set(name, *id)?;
             }
             Ok(())
         })
@@ -328,19 +327,21 @@ impl<'a> Indexer<'a> {
     fn find_base(
         &self,
         commit: GitOid,
-        refs: &grove_manifest::Refs,
         batch: &HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)>,
     ) -> Result<Option<(GitOid, Arc<Vec<TreeEntry>>)>, IndexError> {
-        if refs.is_empty() && batch.is_empty() {
-            return Ok(None);
-        }
+        let indexed = |a: &GitOid| -> Result<bool, IndexError> {
+            Ok(batch.contains_key(a) || get_ref(self.store, &commit_ref(*a))?.is_some())
+        };
         // Usually the parent is indexed: look near first, then further back.
         let near = self.repo.ancestors(commit, 8)?;
-        let candidates = if near.iter().skip(1).any(|a| batch.contains_key(a) || refs.get(&commit_ref(*a)).is_some()) {
-            near
-        } else {
-            self.repo.ancestors(commit, ANCESTOR_SEARCH_LIMIT)?
-        };
+        let mut near_hit = false;
+        for a in near.iter().skip(1) {
+            if indexed(a)? {
+                near_hit = true;
+                break;
+            }
+        }
+        let candidates = if near_hit { near } else { self.repo.ancestors(commit, ANCESTOR_SEARCH_LIMIT)? };
         for a in candidates {
             if a == commit {
                 continue;
@@ -348,7 +349,7 @@ impl<'a> Indexer<'a> {
             if let Some((tree, entries)) = batch.get(&a) {
                 return Ok(Some((*tree, entries.clone())));
             }
-            if let Some(id) = refs.get(&commit_ref(a)) {
+            if let Some(id) = get_ref(self.store, &commit_ref(a))? {
                 let snap = Snapshot::load(self.store, id)?;
                 self.skipped_in_bases.lock().expect("not poisoned").push(snap.clone());
                 return Ok(Some((snap.tree, Arc::new(snapshot_tree_entries(&snap)))));
@@ -358,11 +359,13 @@ impl<'a> Indexer<'a> {
     }
 
     fn snapshot_ids(&self, commits: &[Commit]) -> Result<Vec<(GitOid, ObjectId)>, IndexError> {
-        let refs = load_refs(self.store)?;
-        Ok(commits
-            .iter()
-            .filter_map(|c| refs.get(&commit_ref(c.oid)).map(|id| (c.oid, id)))
-            .collect())
+        let mut out = Vec::with_capacity(commits.len());
+        for c in commits {
+            if let Some(id) = get_ref(self.store, &commit_ref(c.oid))? {
+                out.push((c.oid, id));
+            }
+        }
+        Ok(out)
     }
 
     /// git oid → where its content is, from every segment on disk

@@ -17,7 +17,7 @@
 mod refs;
 mod snapshot;
 
-pub use refs::{commit_ref, load_refs, update_refs, Refs};
+pub use refs::{commit_ref, get_ref, load_refs, update_refs, with_ref_lock, RefWriter, Refs};
 pub use snapshot::{DocRef, Entry, Snapshot, SNAPSHOT_VERSION};
 
 use std::path::PathBuf;

@@ -123,7 +123,9 @@ pub fn failpoint(name: &str) {
 }
 
 /// First line of the `FORMAT` file; bumped when the directory layout changes.
-pub const LAYOUT: &str = "grove-index layout 1";
+pub const LAYOUT: &str = "grove-index layout 2";
+/// Older layouts this grove still opens (and upgrades: see grove-manifest).
+pub const OLD_LAYOUTS: &[&str] = &["grove-index layout 1"];
 
 /// A store rooted at a directory.
 #[derive(Clone, Debug)]
@@ -133,12 +135,15 @@ pub struct Store {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The directories of a store.
+const DIRS: [&str; 4] = ["segments", "snapshots", "tmp", "refs.d"];
+
 impl Store {
     /// Opens the store at `root`, creating it if absent.
     pub fn open_or_create(root: &Path) -> Result<Store, StoreError> {
         let format = root.join("FORMAT");
         if !format.exists() {
-            for dir in ["segments", "snapshots", "tmp"] {
+            for dir in DIRS {
                 fs::create_dir_all(root.join(dir)).map_err(io_err(root))?;
             }
             let store = Store { root: root.to_path_buf() };
@@ -159,14 +164,14 @@ impl Store {
             Err(e) => return Err(io_err(&format)(e)),
         };
         let found = text.lines().next().unwrap_or("").trim();
-        if found != LAYOUT {
+        if found != LAYOUT && !OLD_LAYOUTS.contains(&found) {
             return Err(StoreError::Incompatible {
                 path: format,
                 found: found.to_string(),
                 expected: LAYOUT.to_string(),
             });
         }
-        for dir in ["segments", "snapshots", "tmp"] {
+        for dir in DIRS {
             fs::create_dir_all(root.join(dir)).map_err(io_err(root))?;
         }
         Ok(Store { root: root.to_path_buf() })
@@ -199,6 +204,36 @@ impl Store {
     /// Replaces a small mutable file (e.g. `refs`) atomically.
     pub fn replace_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.write_atomically(&self.root.join(name), bytes)
+    }
+
+    /// Removes a small mutable file (durably); absent is fine.
+    pub fn remove_file(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.root.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().unwrap_or(&self.root)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// Names of the files in a store subdirectory (for the ref files).
+    pub fn list_files(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        let path = self.root.join(dir);
+        let mut out = Vec::new();
+        match fs::read_dir(&path) {
+            Ok(rd) => {
+                for ent in rd {
+                    let ent = ent.map_err(io_err(&path))?;
+                    if let Some(n) = ent.file_name().to_str() {
+                        out.push(n.to_string());
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Reads a small mutable file; `None` if absent.
