@@ -220,7 +220,7 @@ impl<'a> Indexer<'a> {
             .par_iter()
             .map(|c| {
                 let mut counts = IndexSummary::default();
-                let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts);
+                let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts)?;
                 Ok((commit_ref(c.oid), snapshot.store(self.store)?, counts))
             })
             .collect();
@@ -292,7 +292,7 @@ impl<'a> Indexer<'a> {
         if !wanted.is_empty() {
             self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
         }
-        let snapshot = self.build_snapshot(commit, tree, &entries, &memo, &mut summary);
+        let snapshot = self.build_snapshot(commit, tree, &entries, &memo, &mut summary)?;
         let id = snapshot.store(self.store)?;
         summary.elapsed = started.elapsed();
         Ok((id, snapshot, summary))
@@ -498,7 +498,7 @@ impl<'a> Indexer<'a> {
         entries: &[TreeEntry],
         memo: &HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
-    ) -> Snapshot {
+    ) -> Result<Snapshot, IndexError> {
         let mut segments: Vec<ObjectId> = Vec::new();
         let mut seg_index: HashMap<ObjectId, u32> = HashMap::new();
         let mut out = Vec::with_capacity(entries.len());
@@ -515,7 +515,13 @@ impl<'a> Indexer<'a> {
                     DocRef::Indexed { segment: idx, doc }
                 }
                 Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
-                None => unreachable!("every blob of the state was indexed or classified above"),
+                None => {
+                    return Err(IndexError::Concurrent(format!(
+                        "{}: blob {} was neither indexed nor set aside; run the command again",
+                        grove_base::lossy(&e.path),
+                        e.oid
+                    )))
+                }
             };
             if matches!(doc, DocRef::Skipped { .. }) {
                 summary.skipped += 1;
@@ -526,7 +532,7 @@ impl<'a> Indexer<'a> {
         // git orders trees by bytes of the full path; keep that invariant explicit.
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out.dedup_by(|a, b| a.path == b.path);
-        Snapshot { commit, tree, segments, entries: out }
+        Ok(Snapshot { commit, tree, segments, entries: out })
     }
 }
 
