@@ -342,6 +342,9 @@ impl Engine {
             };
             if used_snapshots.insert(id) {
                 report.snapshots += 1;
+                if let Ok(chain) = Snapshot::chain(&store, id) {
+                    used_snapshots.extend(chain.into_iter().map(|(c, _)| c));
+                }
             }
             for seg in &snap.segments {
                 used_segments.insert(*seg);

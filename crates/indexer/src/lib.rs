@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
-use grove_manifest::{commit_ref, get_ref, with_ref_lock, DocRef, Entry, ManifestError, Snapshot};
+use grove_manifest::{commit_ref, get_ref, with_ref_lock, DocRef, Entry, EntryChange, ManifestError, Snapshot, MAX_DELTA_DEPTH};
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, Repo, TreeChange, TreeEntry, VcsError};
@@ -174,6 +174,16 @@ impl<'a> Indexer<'a> {
             return Ok(summary);
         }
 
+        // One commit after an indexed one — the common incremental case — is
+        // written as a delta: cost proportional to what changed.
+        if let [one] = todo[..] {
+            if self.index_one_as_delta(one, &mut summary, progress)? {
+                summary.snapshots = self.snapshot_ids(commits)?;
+                summary.elapsed = started.elapsed();
+                return Ok(summary);
+            }
+        }
+
         let mut phase = Instant::now();
         let mut lap = |summary: &mut IndexSummary, name: &'static str| {
             summary.phases.push((name, phase.elapsed()));
@@ -237,6 +247,107 @@ impl<'a> Indexer<'a> {
         summary.snapshots = self.snapshot_ids(commits)?;
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Indexes `c` as a delta on its nearest indexed ancestor. Returns false
+    /// (nothing written) when there is no such ancestor nearby or its delta
+    /// chain is already at the depth limit; the caller then writes in full.
+    fn index_one_as_delta(&self, c: Commit, summary: &mut IndexSummary, progress: &dyn Progress) -> Result<bool, IndexError> {
+        let t = Instant::now();
+        let mut base = None;
+        for a in self.repo.ancestors(c.oid, 8)?.into_iter().skip(1) {
+            if let Some(id) = get_ref(self.store, &commit_ref(a))? {
+                base = Some(id);
+                break;
+            }
+        }
+        let Some(base_id) = base else { return Ok(false) };
+        let header = Snapshot::header(self.store, base_id)?;
+        if header.depth >= MAX_DELTA_DEPTH {
+            return Ok(false);
+        }
+        let diff = self.repo.diff_trees(header.tree, c.tree)?;
+        summary.phases.push(("list changes", t.elapsed()));
+        let t = Instant::now();
+        let mut memo = self.load_memo()?;
+        summary.phases.push(("load memo", t.elapsed()));
+        let mut wanted = Vec::new();
+        let mut wanted_set = HashSet::new();
+        for d in &diff {
+            if let TreeChange::Added { oid, .. } | TreeChange::Modified { oid, .. } = d {
+                if !memo.contains_key(oid) && wanted_set.insert(*oid) {
+                    wanted.push(BlobSource::Git(*oid));
+                }
+            }
+        }
+        let t = Instant::now();
+        if !wanted.is_empty() {
+            self.index_blobs(&wanted, &mut memo, summary, progress)?;
+        }
+        summary.phases.push(("index blobs", t.elapsed()));
+        let t = Instant::now();
+        let mut segments: Vec<ObjectId> = Vec::new();
+        let mut files = header.files as i64;
+        let mut changes = Vec::with_capacity(diff.len());
+        for d in diff {
+            let (path, oid, mode, added) = match d {
+                TreeChange::Deleted { path } => {
+                    files -= 1;
+                    changes.push(EntryChange::Delete(path));
+                    continue;
+                }
+                TreeChange::Added { path, oid, mode } => (path, oid, mode, true),
+                TreeChange::Modified { path, oid, mode } => (path, oid, mode, false),
+            };
+            files += i64::from(added);
+            let doc = self.doc_ref(&memo, oid, &mut segments, summary, &path)?;
+            changes.push(EntryChange::Set(Entry { path, mode, git_oid: oid, doc }));
+        }
+        summary.files = files.max(0) as u64;
+        let id = Snapshot::store_delta(self.store, c.oid, c.tree, (base_id, &header), segments, &changes, summary.files)?;
+        summary.phases.push(("write snapshots", t.elapsed()));
+        let t = Instant::now();
+        self.publish(vec![(commit_ref(c.oid), id)])?;
+        summary.phases.push(("update refs", t.elapsed()));
+        Ok(true)
+    }
+
+    /// Where a blob of the state lives, as a snapshot entry's `DocRef`
+    /// (segment index into `segments`, extended as needed).
+    fn doc_ref(
+        &self,
+        memo: &HashMap<GitOid, Known>,
+        oid: GitOid,
+        segments: &mut Vec<ObjectId>,
+        summary: &mut IndexSummary,
+        path: &[u8],
+    ) -> Result<DocRef, IndexError> {
+        let doc = match memo.get(&oid).copied() {
+            Some(Known::Doc { size, .. }) if size > self.opts.max_file_size => {
+                DocRef::Skipped { reason: SkipReason::TooLarge, size }
+            }
+            Some(Known::Doc { segment, doc, .. }) => {
+                let idx = match segments.iter().position(|s| *s == segment) {
+                    Some(i) => i,
+                    None => {
+                        segments.push(segment);
+                        segments.len() - 1
+                    }
+                };
+                DocRef::Indexed { segment: idx as u32, doc }
+            }
+            Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
+            None => {
+                return Err(IndexError::Concurrent(format!(
+                    "{}: blob {oid} was neither indexed nor set aside; run the command again",
+                    grove_base::lossy(path)
+                )))
+            }
+        };
+        if matches!(doc, DocRef::Skipped { .. }) {
+            summary.skipped += 1;
+        }
+        Ok(doc)
     }
 
     /// Derives a new snapshot from `base` (or from nothing) plus `changes`,

@@ -68,7 +68,10 @@ pub struct CompactReport {
 pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[ObjectId]) -> Result<bool, IndexError> {
     let mut segs = BTreeSet::new();
     for id in snapshots.iter().take(16) {
-        segs.extend(Snapshot::load(store, *id)?.segments);
+        // Headers only: a delta chain's segments without decoding entries.
+        for (_, h) in Snapshot::chain(store, *id)? {
+            segs.extend(h.segments);
+        }
     }
     let mut tiers: BTreeMap<u32, usize> = BTreeMap::new();
     for id in segs {
@@ -223,8 +226,13 @@ pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
         let mut live_snaps = BTreeSet::new();
         let mut live_segs = BTreeSet::new();
         for (_, id) in refs.iter() {
-            if live_snaps.insert(id) {
-                live_segs.extend(Snapshot::load(store, id)?.segments);
+            if live_snaps.contains(&id) {
+                continue;
+            }
+            // A delta keeps its whole chain (and the chain's segments) alive.
+            for (chain_id, h) in Snapshot::chain(store, id)? {
+                live_snaps.insert(chain_id);
+                live_segs.extend(h.segments);
             }
         }
         // Sweep, honouring the grace period twice (file age, pending age).

@@ -5,7 +5,7 @@ use grove_store::{Kind, ObjectId, Store};
 
 use crate::ManifestError;
 
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"GROVESNP";
 
 /// Where a tracked file's content lives in the index.
@@ -34,6 +34,16 @@ pub struct Snapshot {
     pub entries: Vec<Entry>,
 }
 
+#[cfg(test)]
+impl Entry {
+    fn doc_segment(&self) -> Option<u32> {
+        match self.doc {
+            DocRef::Indexed { segment, .. } => Some(segment),
+            DocRef::Skipped { .. } => None,
+        }
+    }
+}
+
 impl Snapshot {
     /// Live document ids per segment index, derived from the entries.
     pub fn live_docs(&self) -> BTreeMap<u32, Vec<u32>> {
@@ -50,57 +60,46 @@ impl Snapshot {
         live
     }
 
+    /// Encodes the whole snapshot (a full version-2 file).
     pub fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(64 + self.entries.len() * 48);
-        body.extend_from_slice(&self.commit.0);
-        body.extend_from_slice(&self.tree.0);
-        put_varint(&mut body, self.segments.len() as u64);
-        for s in &self.segments {
-            body.extend_from_slice(&s.0);
-        }
+        let mut body = Vec::with_capacity(16 + self.entries.len() * 48);
         put_varint(&mut body, self.entries.len() as u64);
         let mut prev: &[u8] = &[];
         for e in &self.entries {
-            let shared = prev.iter().zip(&e.path).take_while(|(a, b)| a == b).count();
-            put_varint(&mut body, shared as u64);
-            put_varint(&mut body, (e.path.len() - shared) as u64);
-            body.extend_from_slice(&e.path[shared..]);
-            body.push(e.mode.to_byte());
-            body.extend_from_slice(&e.git_oid.0);
-            match e.doc {
-                DocRef::Indexed { segment, doc } => {
-                    body.push(0);
-                    put_varint(&mut body, segment as u64);
-                    put_varint(&mut body, doc as u64);
-                }
-                DocRef::Skipped { reason, size } => {
-                    body.push(reason.to_byte());
-                    put_varint(&mut body, size);
-                }
-            }
+            put_entry(&mut body, prev, e);
             prev = &e.path;
         }
-        let compressed = zstd::bulk::compress(&body, 3).expect("zstd compression of an in-memory buffer");
-        let mut out = Vec::with_capacity(compressed.len() + 24);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&compressed);
-        out
+        let header = SnapshotHeader {
+            commit: self.commit,
+            tree: self.tree,
+            base: None,
+            depth: 0,
+            files: self.entries.len() as u64,
+            segments: self.segments.clone(),
+        };
+        encode_file(&header, &body)
     }
 
+    /// Parses a snapshot file that needs no base (version 1, or a full
+    /// version 2). A delta is an error here: use [`Snapshot::load`].
     pub fn decode(bytes: &[u8], path: &std::path::Path) -> Result<Snapshot, ManifestError> {
+        match parse(bytes, path)? {
+            Parsed::V1(s) => Ok(s),
+            Parsed::V2(h, body) => {
+                if h.base.is_some() {
+                    return Err(corrupt(path, "a delta snapshot cannot be read without its base"));
+                }
+                let entries = decode_entries(&body, h.segments.len(), path)?;
+                Ok(Snapshot { commit: h.commit, tree: h.tree, segments: h.segments, entries })
+            }
+        }
+    }
+
+    /// Version 1: one zstd body holding commit, tree, segments and entries.
+    fn decode_v1(bytes: &[u8], path: &std::path::Path) -> Result<Snapshot, ManifestError> {
         let corrupt = |what: &str| ManifestError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
         if bytes.len() < 20 || &bytes[..8] != MAGIC {
             return Err(corrupt("not a grove snapshot"));
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        if version != SNAPSHOT_VERSION {
-            return Err(ManifestError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: version,
-                supported: SNAPSHOT_VERSION,
-            });
         }
         let body_len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
         if body_len > (1 << 34) {
@@ -158,16 +157,344 @@ impl Snapshot {
         decode(&mut r).ok_or_else(|| corrupt("malformed snapshot body"))
     }
 
-    /// Stores the snapshot (write-once) and returns its id.
+    /// Stores the snapshot in full (write-once) and returns its id.
     pub fn store(&self, store: &Store) -> Result<ObjectId, ManifestError> {
         Ok(store.put(Kind::Snapshot, &self.encode())?)
     }
 
-    /// Loads a snapshot, checking that its bytes hash to its id.
+    /// Stores a snapshot as `base` plus `changes` (sorted by path; a `Set`
+    /// entry's segment index points into `segments`, the delta's own list).
+    /// Cost O(changes): this is how one commit after an indexed one is
+    /// written. Past [`MAX_DELTA_DEPTH`] the caller must store in full.
+    pub fn store_delta(
+        store: &Store,
+        commit: GitOid,
+        tree: GitOid,
+        base: (ObjectId, &SnapshotHeader),
+        segments: Vec<ObjectId>,
+        changes: &[EntryChange],
+        files: u64,
+    ) -> Result<ObjectId, ManifestError> {
+        let mut body = Vec::with_capacity(16 + changes.len() * 48);
+        put_varint(&mut body, changes.len() as u64);
+        let mut prev: &[u8] = &[];
+        for c in changes {
+            match c {
+                EntryChange::Set(e) => {
+                    body.push(0);
+                    put_entry(&mut body, prev, e);
+                    prev = &e.path;
+                }
+                EntryChange::Delete(path) => {
+                    body.push(1);
+                    put_path(&mut body, prev, path);
+                    prev = path;
+                }
+            }
+        }
+        let header = SnapshotHeader { commit, tree, base: Some(base.0), depth: base.1.depth + 1, files, segments };
+        Ok(store.put(Kind::Snapshot, &encode_file(&header, &body))?)
+    }
+
+    /// Reads only a snapshot's header (the file's hash is still checked).
+    pub fn header(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
+        let bytes = store.read_verified(Kind::Snapshot, id)?;
+        let path = store.path_of(Kind::Snapshot, id);
+        Ok(match parse(&bytes, &path)? {
+            Parsed::V1(s) => SnapshotHeader {
+                commit: s.commit,
+                tree: s.tree,
+                base: None,
+                depth: 0,
+                files: s.entries.len() as u64,
+                segments: s.segments,
+            },
+            Parsed::V2(h, _) => h,
+        })
+    }
+
+    /// The ids a snapshot depends on: itself, then its bases down to a full one.
+    pub fn chain(store: &Store, id: ObjectId) -> Result<Vec<(ObjectId, SnapshotHeader)>, ManifestError> {
+        let mut out = Vec::new();
+        let mut next = Some(id);
+        while let Some(id) = next {
+            if out.len() > MAX_CHAIN {
+                return Err(corrupt(&store.path_of(Kind::Snapshot, id), "delta chain too long"));
+            }
+            let h = Snapshot::header(store, id)?;
+            next = h.base;
+            out.push((id, h));
+        }
+        Ok(out)
+    }
+
+    /// Loads a snapshot, checking that every file of its chain hashes to its
+    /// id, and resolves deltas against their bases.
     pub fn load(store: &Store, id: ObjectId) -> Result<Snapshot, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
-        Snapshot::decode(&bytes, &store.path_of(Kind::Snapshot, id))
+        let path = store.path_of(Kind::Snapshot, id);
+        let (h, body) = match parse(&bytes, &path)? {
+            Parsed::V1(s) => return Ok(s),
+            Parsed::V2(h, body) => (h, body),
+        };
+        let Some(base_id) = h.base else {
+            let entries = decode_entries(&body, h.segments.len(), &path)?;
+            return Ok(Snapshot { commit: h.commit, tree: h.tree, segments: h.segments, entries });
+        };
+        if h.depth as usize > MAX_CHAIN {
+            return Err(corrupt(&path, "delta chain too long"));
+        }
+        let base = Snapshot::load(store, base_id)?;
+        let changes = decode_changes(&body, h.segments.len(), &path)?;
+        // Resolved segment list: the base's, then the delta's new ones.
+        let mut segments = base.segments.clone();
+        let remap: Vec<u32> = h
+            .segments
+            .iter()
+            .map(|s| match segments.iter().position(|x| x == s) {
+                Some(i) => i as u32,
+                None => {
+                    segments.push(*s);
+                    (segments.len() - 1) as u32
+                }
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(base.entries.len() + changes.len());
+        let mut i = 0;
+        for c in changes {
+            let path = match &c {
+                EntryChange::Set(e) => &e.path,
+                EntryChange::Delete(p) => p,
+            };
+            while i < base.entries.len() && &base.entries[i].path < path {
+                entries.push(base.entries[i].clone());
+                i += 1;
+            }
+            if i < base.entries.len() && &base.entries[i].path == path {
+                i += 1;
+            }
+            if let EntryChange::Set(mut e) = c {
+                if let DocRef::Indexed { segment, doc } = e.doc {
+                    e.doc = DocRef::Indexed { segment: remap[segment as usize], doc };
+                }
+                entries.push(e);
+            }
+        }
+        entries.extend_from_slice(&base.entries[i..]);
+        if entries.len() as u64 != h.files {
+            return Err(corrupt(&path, "delta does not apply to its base"));
+        }
+        Ok(Snapshot { commit: h.commit, tree: h.tree, segments, entries })
     }
+}
+
+/// A snapshot file's header: what chaining and gc need without the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    pub commit: GitOid,
+    pub tree: GitOid,
+    /// For a delta: the snapshot it applies to.
+    pub base: Option<ObjectId>,
+    /// Number of deltas down to a full snapshot (0 for a full one).
+    pub depth: u32,
+    /// Number of entries of the resolved snapshot.
+    pub files: u64,
+    /// This file's own segment list (a delta's new segments only).
+    pub segments: Vec<ObjectId>,
+}
+
+/// One change of a delta snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryChange {
+    Set(Entry),
+    Delete(Vec<u8>),
+}
+
+/// Deltas are written on top of at most this many others, then in full.
+pub const MAX_DELTA_DEPTH: u32 = 16;
+/// Refuse chains longer than this when reading (a damaged file).
+const MAX_CHAIN: usize = 64;
+
+fn corrupt(path: &std::path::Path, what: &str) -> ManifestError {
+    ManifestError::Corrupt { path: path.to_path_buf(), what: what.to_string() }
+}
+
+enum Parsed {
+    V1(Snapshot),
+    V2(SnapshotHeader, Vec<u8>),
+}
+
+/// Version 2 layout: magic, version, kind (0 full, 1 delta), commit, tree,
+/// files (u64), depth (u32), base (32 bytes, zero for full), segment count
+/// (u32) and ids, body length (u64), then the zstd body.
+fn encode_file(h: &SnapshotHeader, body: &[u8]) -> Vec<u8> {
+    let compressed = zstd::bulk::compress(body, 3).expect("zstd compression of an in-memory buffer");
+    let mut out = Vec::with_capacity(compressed.len() + 112 + h.segments.len() * 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+    out.push(u8::from(h.base.is_some()));
+    out.extend_from_slice(&h.commit.0);
+    out.extend_from_slice(&h.tree.0);
+    out.extend_from_slice(&h.files.to_le_bytes());
+    out.extend_from_slice(&h.depth.to_le_bytes());
+    out.extend_from_slice(&h.base.map_or([0; 32], |b| b.0));
+    out.extend_from_slice(&(h.segments.len() as u32).to_le_bytes());
+    for s in &h.segments {
+        out.extend_from_slice(&s.0);
+    }
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&compressed);
+    out
+}
+
+fn parse(bytes: &[u8], path: &std::path::Path) -> Result<Parsed, ManifestError> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(corrupt(path, "not a grove snapshot"));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    match version {
+        1 => return Ok(Parsed::V1(Snapshot::decode_v1(bytes, path)?)),
+        SNAPSHOT_VERSION => {}
+        found => {
+            return Err(ManifestError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found,
+                supported: SNAPSHOT_VERSION,
+            })
+        }
+    }
+    let mut r = Reader { b: bytes, pos: 12 };
+    let header = (|| -> Option<(SnapshotHeader, u64)> {
+        let kind = r.byte()?;
+        let commit = GitOid(r.array()?);
+        let tree = GitOid(r.array()?);
+        let files = u64::from_le_bytes(r.array()?);
+        let depth = u32::from_le_bytes(r.array()?);
+        let base: [u8; 32] = r.array()?;
+        let nseg = u32::from_le_bytes(r.array()?) as usize;
+        if nseg > (1 << 20) {
+            return None;
+        }
+        let mut segments = Vec::with_capacity(nseg);
+        for _ in 0..nseg {
+            segments.push(ObjectId(r.array()?));
+        }
+        let body_len = u64::from_le_bytes(r.array()?);
+        let base = match kind {
+            0 => None,
+            1 => Some(ObjectId(base)),
+            _ => return None,
+        };
+        Some((SnapshotHeader { commit, tree, base, depth, files, segments }, body_len))
+    })();
+    let (header, body_len) = header.ok_or_else(|| corrupt(path, "malformed snapshot header"))?;
+    if body_len > (1 << 34) {
+        return Err(corrupt(path, "implausible size"));
+    }
+    let body = zstd::bulk::decompress(&bytes[r.pos..], body_len as usize)
+        .map_err(|e| corrupt(path, &format!("decompression failed: {e}")))?;
+    if body.len() as u64 != body_len {
+        return Err(corrupt(path, "wrong length"));
+    }
+    Ok(Parsed::V2(header, body))
+}
+
+fn put_path(out: &mut Vec<u8>, prev: &[u8], path: &[u8]) {
+    let shared = prev.iter().zip(path).take_while(|(a, b)| a == b).count();
+    put_varint(out, shared as u64);
+    put_varint(out, (path.len() - shared) as u64);
+    out.extend_from_slice(&path[shared..]);
+}
+
+fn put_entry(out: &mut Vec<u8>, prev: &[u8], e: &Entry) {
+    put_path(out, prev, &e.path);
+    out.push(e.mode.to_byte());
+    out.extend_from_slice(&e.git_oid.0);
+    match e.doc {
+        DocRef::Indexed { segment, doc } => {
+            out.push(0);
+            put_varint(out, segment as u64);
+            put_varint(out, doc as u64);
+        }
+        DocRef::Skipped { reason, size } => {
+            out.push(reason.to_byte());
+            put_varint(out, size);
+        }
+    }
+}
+
+fn read_path(r: &mut Reader<'_>, prev: &[u8]) -> Option<Vec<u8>> {
+    let shared = r.varint()? as usize;
+    let len = r.varint()? as usize;
+    if shared > prev.len() {
+        return None;
+    }
+    let mut path = prev[..shared].to_vec();
+    path.extend_from_slice(r.take(len)?);
+    Some(path)
+}
+
+fn read_entry(r: &mut Reader<'_>, prev: &[u8], nseg: usize) -> Option<Entry> {
+    let path = read_path(r, prev)?;
+    let mode = EntryMode::from_byte(r.byte()?)?;
+    let git_oid = GitOid(r.array()?);
+    let doc = match r.byte()? {
+        0 => {
+            let segment = u32::try_from(r.varint()?).ok()?;
+            let doc = u32::try_from(r.varint()?).ok()?;
+            if segment as usize >= nseg {
+                return None;
+            }
+            DocRef::Indexed { segment, doc }
+        }
+        b => DocRef::Skipped { reason: SkipReason::from_byte(b)?, size: r.varint()? },
+    };
+    Some(Entry { path, mode, git_oid, doc })
+}
+
+fn decode_entries(body: &[u8], nseg: usize, path: &std::path::Path) -> Result<Vec<Entry>, ManifestError> {
+    let mut r = Reader { b: body, pos: 0 };
+    let entries = (|| -> Option<Vec<Entry>> {
+        let n = r.varint()? as usize;
+        let mut entries: Vec<Entry> = Vec::with_capacity(n.min(1 << 24));
+        for _ in 0..n {
+            let prev = entries.last().map_or(&[][..], |e| e.path.as_slice());
+            let e = read_entry(&mut r, prev, nseg)?;
+            if entries.last().is_some_and(|last| last.path >= e.path) {
+                return None; // strictly sorted
+            }
+            entries.push(e);
+        }
+        (r.pos == r.b.len()).then_some(entries)
+    })();
+    entries.ok_or_else(|| corrupt(path, "malformed snapshot body"))
+}
+
+fn decode_changes(body: &[u8], nseg: usize, path: &std::path::Path) -> Result<Vec<EntryChange>, ManifestError> {
+    let mut r = Reader { b: body, pos: 0 };
+    let changes = (|| -> Option<Vec<EntryChange>> {
+        let n = r.varint()? as usize;
+        let mut out: Vec<EntryChange> = Vec::with_capacity(n.min(1 << 24));
+        let mut prev: Vec<u8> = Vec::new();
+        for _ in 0..n {
+            let c = match r.byte()? {
+                0 => EntryChange::Set(read_entry(&mut r, &prev, nseg)?),
+                1 => EntryChange::Delete(read_path(&mut r, &prev)?),
+                _ => return None,
+            };
+            let p = match &c {
+                EntryChange::Set(e) => &e.path,
+                EntryChange::Delete(p) => p,
+            };
+            if !out.is_empty() && prev >= *p {
+                return None;
+            }
+            prev.clone_from(p);
+            out.push(c);
+        }
+        (r.pos == r.b.len()).then_some(out)
+    })();
+    changes.ok_or_else(|| corrupt(path, "malformed delta"))
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -245,6 +572,33 @@ mod tests {
         bytes[8] = 9;
         let err = Snapshot::decode(&bytes, "x".as_ref()).unwrap_err();
         assert!(err.to_string().contains("v9"), "{err}");
+    }
+
+    #[test]
+    fn deltas_resolve_against_their_base_and_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let base = sample();
+        let base_id = base.store(&store).unwrap();
+        let base_h = Snapshot::header(&store, base_id).unwrap();
+        // Replace a/b.rs (new segment), delete z, add m.
+        let new_seg = ObjectId([8; 32]);
+        let changes = vec![
+            EntryChange::Set(Entry { path: b"a/b.rs".to_vec(), mode: EntryMode::File, git_oid: GitOid([9; 20]), doc: DocRef::Indexed { segment: 0, doc: 3 } }),
+            EntryChange::Set(Entry { path: b"m".to_vec(), mode: EntryMode::File, git_oid: GitOid([5; 20]), doc: DocRef::Skipped { reason: SkipReason::TooLarge, size: 5 } }),
+            EntryChange::Delete(b"z".to_vec()),
+        ];
+        let id = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![new_seg], &changes, 3).unwrap();
+        let s = Snapshot::load(&store, id).unwrap();
+        let paths: Vec<&[u8]> = s.entries.iter().map(|e| e.path.as_slice()).collect();
+        assert_eq!(paths, vec![&b"a/b.rs"[..], b"a/c\xff", b"m"]);
+        assert_eq!(s.segments[s.entries[0].doc_segment().unwrap() as usize], new_seg);
+        let chain = Snapshot::chain(&store, id).unwrap();
+        assert_eq!(chain.iter().map(|c| c.0).collect::<Vec<_>>(), vec![id, base_id]);
+        assert_eq!(chain[0].1.depth, 1);
+        // A delta whose entry count disagrees with its base is refused.
+        let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99).unwrap();
+        assert!(Snapshot::load(&store, bad).is_err());
     }
 
     proptest! {
