@@ -174,3 +174,37 @@ fn list_drop_and_gc_reclaim_space_and_keep_the_rest_intact() {
     let gc = ok(&ix.run("gc", std::iter::empty::<&str>()));
     assert!(gc.contains("kept for the grace period") && !gc.starts_with("removed 0 segments and 0 snapshots (0 B), 0 temp files; 0"), "{gc}");
 }
+
+/// Commits indexed one at a time are stored as delta snapshots on their
+/// ancestors (chains, compactions and gc included); they must answer exactly
+/// like the same commits indexed together in full.
+#[test]
+fn commits_indexed_one_by_one_answer_like_a_batch() {
+    let t = tempdir();
+    let repo = t.path().join("repo");
+    build_random(&repo, 31, 80, 60);
+    let revs: Vec<String> = (0..40).rev().map(|i| format!("main~{i}")).collect();
+    let one_by_one = Indexed::new(&repo);
+    for r in &revs {
+        one_by_one.index(["--rev", r.as_str()]);
+    }
+    let delta_files = std::fs::read_dir(one_by_one.index.join("snapshots")).unwrap().count();
+    assert!(delta_files >= revs.len(), "{delta_files} snapshot files");
+    let batch = Indexed::new(&repo);
+    let mut args: Vec<&str> = Vec::new();
+    for r in &revs {
+        args.extend(["--rev", r.as_str()]);
+    }
+    batch.index(args.clone());
+    for pat in ["foo_?bar", "(?i)quux", r"\bx\w+", "return", "é"] {
+        let mut a = vec!["-c", "-e", pat];
+        a.extend(args.iter().copied());
+        assert_eq!(stdout(&one_by_one.search(a.clone())), stdout(&batch.search(a)), "{pat}");
+    }
+    assert_code(&one_by_one.check(), 0);
+    assert_code(&one_by_one.run("gc", ["--now"]), 0);
+    assert_code(&one_by_one.check(), 0);
+    let mut a = vec!["-c", "-e", "return"];
+    a.extend(args.iter().copied());
+    assert_eq!(stdout(&one_by_one.search(a.clone())), stdout(&batch.search(a)));
+}
