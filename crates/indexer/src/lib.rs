@@ -520,17 +520,19 @@ impl<'a> Indexer<'a> {
         // Bounded batches keep memory flat however many blobs there are.
         const BATCH: usize = 2048;
         for batch in wanted.chunks(BATCH) {
-            let prepared: Vec<Result<(GitOid, Prepared), VcsError>> = batch
-                .par_iter()
-                .map_init(
-                    || (self.repo.local(), Vec::new()),
-                    |(local, buf), src| {
-                        let r = self.prepare_blob(local, buf, src);
-                        progress.inc(1);
-                        r.map(|p| (src.oid(), p))
-                    },
-                )
-                .collect();
+            let prepare = |(local, buf): &mut (grove_vcs::LocalRepo, Vec<u8>), src: &BlobSource| {
+                let r = self.prepare_blob(local, buf, src);
+                progress.inc(1);
+                r.map(|p| (src.oid(), p))
+            };
+            // A handful of blobs (one commit's changes) is done on this
+            // thread: waking the pool would cost more than the work.
+            let prepared: Vec<Result<(GitOid, Prepared), VcsError>> = if batch.len() <= 16 {
+                let mut state = (self.repo.local(), Vec::new());
+                batch.iter().map(|src| prepare(&mut state, src)).collect()
+            } else {
+                batch.par_iter().map_init(|| (self.repo.local(), Vec::new()), prepare).collect()
+            };
             for item in prepared {
                 let (oid, p) = item?;
                 match p {

@@ -37,7 +37,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use grove_base::{ContentId, GitOid};
 use grove_ngram::Trigram;
@@ -318,9 +318,7 @@ impl SegmentWriter {
 
         // Each bucket (one first byte) is sorted and encoded on its own
         // thread; sorting the packed pairs orders them by trigram, then doc.
-        let encoded: Vec<(Vec<(Trigram, u64)>, Vec<u8>)> = buckets
-            .into_par_iter()
-            .map(|mut pairs| {
+        let encode_bucket = |mut pairs: Vec<u64>| {
                 pairs.sort_unstable();
                 let mut post: Vec<u8> = Vec::new();
                 let mut entries = Vec::new();
@@ -341,8 +339,14 @@ impl SegmentWriter {
                     entries.push((t, value));
                 }
                 (entries, post)
-            })
-            .collect();
+        };
+        // Small segments (one commit's new files) are not worth the threads.
+        let total: usize = buckets.iter().map(Vec::len).sum();
+        let encoded: Vec<(Vec<(Trigram, u64)>, Vec<u8>)> = if total < 1 << 18 {
+            buckets.into_iter().map(encode_bucket).collect()
+        } else {
+            buckets.into_par_iter().map(encode_bucket).collect()
+        };
         let mut post: Vec<u8> = Vec::with_capacity(encoded.iter().map(|e| e.1.len()).sum());
         let mut dict = fst::MapBuilder::memory();
         for (entries, bucket_post) in encoded {
@@ -446,7 +450,12 @@ pub struct Segment {
     raw_bytes: u64,
     sections: [Range<usize>; 4],
     crcs: [u32; 4],
-    dict: fst::Map<Slice>,
+    /// Built (after its crc is checked) on first use: opening a segment to
+    /// read its doc table — the indexer's memo — never touches the
+    /// dictionary or postings.
+    dict: OnceLock<fst::Map<Slice>>,
+    /// Set once the postings section's crc has been checked.
+    postings_checked: OnceLock<()>,
 }
 
 impl fmt::Debug for Segment {
@@ -489,9 +498,9 @@ fn parse_record(r: &[u8]) -> Record {
 
 impl Segment {
     /// Opens a segment over its bytes. Cheap but safe: checks magic, version,
-    /// footer crc, section bounds, the doc table (crc and every record's
-    /// content range) and the crc of the dictionary and postings sections.
-    /// Content is checked per doc when read.
+    /// footer crc, section bounds and the doc table (crc and every record's
+    /// content range). The dictionary's and postings' crcs are checked before
+    /// their first use, content per doc when read.
     pub fn open(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Result<Segment, SegmentError> {
         let b: &[u8] = (*bytes).as_ref();
         if b.len() < HEADER_LEN {
@@ -548,7 +557,8 @@ impl Segment {
         if expect != footer_at as u64 {
             return Err(corrupt("sections do not reach the footer"));
         }
-        for i in [S_DOCS, S_DICT, S_POSTINGS] {
+        // The doc table is checked now; dictionary and postings on first use.
+        for i in [S_DOCS] {
             if crc32fast::hash(&b[sections[i].clone()]) != crcs[i] {
                 return Err(SegmentError::ChecksumMismatch {
                     section: SECTION_NAMES[i],
@@ -585,22 +595,43 @@ impl Segment {
             return Err(corrupt("doc records do not cover the content section"));
         }
 
-        let dict_bytes = Slice {
-            bytes: bytes.clone(),
-            range: sections[S_DICT].clone(),
-        };
-        let dict = catch_unwind(AssertUnwindSafe(|| fst::Map::new(dict_bytes)))
-            .map_err(|_| corrupt("malformed dictionary"))?
-            .map_err(|e| corrupt(format!("dictionary: {e}")))?;
-
         Ok(Segment {
             bytes,
             num_docs,
             raw_bytes,
             sections,
             crcs,
-            dict,
+            dict: OnceLock::new(),
+            postings_checked: OnceLock::new(),
         })
+    }
+
+    /// The trigram dictionary, its crc checked and the fst built on first use.
+    fn dict(&self) -> Result<&fst::Map<Slice>, SegmentError> {
+        if let Some(d) = self.dict.get() {
+            return Ok(d);
+        }
+        if crc32fast::hash(self.section(S_DICT)) != self.crcs[S_DICT] {
+            return Err(SegmentError::ChecksumMismatch { section: SECTION_NAMES[S_DICT] });
+        }
+        let dict_bytes = Slice { bytes: self.bytes.clone(), range: self.sections[S_DICT].clone() };
+        let dict = catch_unwind(AssertUnwindSafe(|| fst::Map::new(dict_bytes)))
+            .map_err(|_| corrupt("malformed dictionary"))?
+            .map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        Ok(self.dict.get_or_init(|| dict))
+    }
+
+    /// Checks the postings section's crc once, before the first posting list
+    /// is decoded.
+    fn check_postings(&self) -> Result<(), SegmentError> {
+        if self.postings_checked.get().is_some() {
+            return Ok(());
+        }
+        if crc32fast::hash(self.section(S_POSTINGS)) != self.crcs[S_POSTINGS] {
+            return Err(SegmentError::ChecksumMismatch { section: SECTION_NAMES[S_POSTINGS] });
+        }
+        let _ = self.postings_checked.set(());
+        Ok(())
     }
 
     #[inline]
@@ -639,16 +670,20 @@ impl Segment {
         }
         match self.dict_get(trigram_key(t))? {
             None => Ok(RoaringBitmap::new()),
-            Some(v) => self.decode(v).map(|(bm, _)| bm),
+            Some(v) => {
+                self.check_postings()?;
+                self.decode(v).map(|(bm, _)| bm)
+            }
         }
     }
 
     /// fst lookups assume a well-formed automaton and panic otherwise. The
-    /// dictionary's crc was checked by `open`, so only a crafted file (one
-    /// with matching checksums) could get here malformed; turn that into an
-    /// error rather than a crash.
+    /// dictionary's crc is checked before its first use, so only a crafted
+    /// file (one with matching checksums) could get here malformed; turn that
+    /// into an error rather than a crash.
     fn dict_get(&self, key: [u8; 3]) -> Result<Option<u64>, SegmentError> {
-        catch_unwind(AssertUnwindSafe(|| self.dict.get(key)))
+        let dict = self.dict()?;
+        catch_unwind(AssertUnwindSafe(|| dict.get(key)))
             .map_err(|_| corrupt("malformed dictionary"))
     }
 
@@ -701,7 +736,7 @@ impl Segment {
             }
             Ok(())
         }
-        let fst = self.dict.as_fst();
+        let fst = self.dict()?.as_fst();
         let mut count = 0u64;
         let res = catch_unwind(AssertUnwindSafe(|| {
             if fst.is_empty() {
@@ -826,7 +861,7 @@ impl Segment {
                 return Err(SegmentError::ChecksumMismatch { section });
             }
         }
-        self.dict
+        self.dict()?
             .as_fst()
             .verify()
             .map_err(|e| corrupt(format!("dictionary: {e}")))?;
@@ -879,7 +914,7 @@ impl Segment {
         SegmentStats {
             num_docs: self.num_docs,
             raw_bytes: self.raw_bytes,
-            num_trigrams: self.dict.len() as u64,
+            num_trigrams: self.dict().map_or(0, |d| d.len() as u64),
             file_bytes: self.data().len() as u64,
             docs_bytes: len(S_DOCS),
             dict_bytes: len(S_DICT),
