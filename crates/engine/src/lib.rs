@@ -278,10 +278,12 @@ impl Engine {
         distinct.sort_unstable();
         distinct.dedup();
         use rayon::prelude::*;
-        let loaded: Vec<(ObjectId, Arc<Snapshot>)> = distinct
-            .par_iter()
-            .map(|id| Ok((*id, Arc::new(Snapshot::load(store, *id)?))))
-            .collect::<Result<_, EngineError>>()?;
+        let load = |id: &ObjectId| Ok((*id, Arc::new(Snapshot::load(store, *id)?)));
+        let loaded: Vec<(ObjectId, Arc<Snapshot>)> = if distinct.len() == 1 {
+            distinct.iter().map(load).collect::<Result<_, EngineError>>()?
+        } else {
+            distinct.par_iter().map(load).collect::<Result<_, EngineError>>()?
+        };
         let mut snapshots: HashMap<ObjectId, Arc<Snapshot>> = loaded.into_iter().collect();
         // Files set aside as too large when a revision was indexed with a
         // smaller --max-filesize are indexed now, and the revision's ref moves

@@ -50,20 +50,22 @@ pub(crate) fn verify_all(
     cands: &[(usize, u32)],
     opts: &SearchOptions,
 ) -> Result<HashMap<(ObjectId, u32), Arc<DocMatches>>, SearchError> {
-    let results: Vec<Result<Option<((ObjectId, u32), DocMatches)>, SearchError>> = cands
-        .par_iter()
-        .map_init(
-            || (searcher(pattern, opts), Vec::new()),
-            |(searcher, buf), &(seg, doc)| {
-                let (seg_id, segment) = &segments[seg];
-                segment
-                    .content_into(doc, buf)
-                    .map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
-                let m = search_one(searcher, &pattern.matcher, buf, opts);
-                Ok((m.count > 0).then(|| ((*seg_id, doc), m)))
-            },
-        )
-        .collect();
+    let verify = |(searcher, buf): &mut (Searcher, Vec<u8>), &(seg, doc): &(usize, u32)| {
+        let (seg_id, segment) = &segments[seg];
+        segment
+            .content_into(doc, buf)
+            .map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
+        let m = search_one(searcher, &pattern.matcher, buf, opts);
+        Ok((m.count > 0).then(|| ((*seg_id, doc), m)))
+    };
+    // A few candidates are verified on this thread: waking the pool costs
+    // more than the work (and its idle spinning competes for the cores).
+    let results: Vec<Result<Option<((ObjectId, u32), DocMatches)>, SearchError>> = if cands.len() <= 4 {
+        let mut state = (searcher(pattern, opts), Vec::new());
+        cands.iter().map(|c| verify(&mut state, c)).collect()
+    } else {
+        cands.par_iter().map_init(|| (searcher(pattern, opts), Vec::new()), verify).collect()
+    };
     let mut found = HashMap::new();
     for r in results {
         if let Some((k, m)) = r? {
