@@ -480,7 +480,8 @@ impl<'a> Indexer<'a> {
     }
 
     /// git oid → where its content is, from every segment on disk
-    /// (unreferenced ones included: a crashed run's work is reused). When a
+    /// (unreferenced ones included: a crashed run's work is reused, unless a
+    /// gc has since marked it for deletion). When a
     /// blob is in several segments — compaction copies live docs into a new
     /// segment before the old ones are collected — the newest wins, so new
     /// snapshots never pull a superseded segment back to life.
@@ -494,7 +495,14 @@ impl<'a> Indexer<'a> {
             segments.push((mtime, id));
         }
         segments.sort_by(|a, b| b.cmp(a));
+        // Segments a gc has seen unreferenced are on their way out (mostly
+        // sources of a compaction): not worth opening, and reusing them would
+        // only pull them back to life.
+        let pending = maintenance::pending_segments(self.store)?;
         for (_, seg_id) in segments {
+            if pending.contains(&seg_id) {
+                continue;
+            }
             let segment = open_segment(self.store, seg_id)?;
             for doc in 0..segment.num_docs() {
                 let e = segment.doc(doc);

@@ -273,6 +273,12 @@ pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
     Ok(report)
 }
 
+/// Segments a gc has seen unreferenced (superseded by compaction, dropped,
+/// or left by a crash that a gc has since looked at).
+pub(crate) fn pending_segments(store: &Store) -> Result<BTreeSet<ObjectId>, IndexError> {
+    Ok(read_pending(store)?.into_keys().filter(|(tag, _)| *tag == 0).map(|(_, id)| id).collect())
+}
+
 fn read_pending(store: &Store) -> Result<BTreeMap<(u8, ObjectId), u64>, IndexError> {
     let mut out = BTreeMap::new();
     let Some(bytes) = store.read_file(PENDING)? else { return Ok(out) };
