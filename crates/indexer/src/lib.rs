@@ -416,8 +416,10 @@ impl<'a> Indexer<'a> {
         let store = self.store;
         with_ref_lock(store, |refs| -> Result<(), IndexError> {
             for (_, id) in &new_refs {
-                let snap = Snapshot::load(store, *id)?;
-                for seg in &snap.segments {
+                // Headers only: a delta's chain lists every segment it uses.
+                let segs: Vec<ObjectId> =
+                    Snapshot::chain(store, *id)?.into_iter().flat_map(|(_, h)| h.segments).collect();
+                for seg in &segs {
                     if !store.path_of(Kind::Segment, *seg).exists() {
                         return Err(IndexError::Concurrent(format!(
                             "segment {} was removed by a concurrent gc; run the command again",
