@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use grove_base::ContentId;
-use grove_manifest::{load_refs, update_refs, DocRef, ManifestError, Snapshot};
+use grove_manifest::{load_refs, update_refs, DocRef, ManifestError, Snapshot, SnapshotHeader};
 use grove_segment::{DocInput, PreparedDoc, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store};
 use rayon::prelude::*;
@@ -88,31 +88,37 @@ pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[Objec
 pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force: bool) -> Result<CompactReport, IndexError> {
     let refs = load_refs(store)?;
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
-    let snaps: BTreeMap<ObjectId, Snapshot> = ids
-        .par_iter()
-        .map(|id| Ok((*id, Snapshot::load(store, *id)?)))
-        .collect::<Result<_, IndexError>>()?;
-    // Live docs of every referenced segment.
-    let mut live: BTreeMap<ObjectId, BTreeSet<u32>> = BTreeMap::new();
-    for s in snaps.values() {
-        for e in &s.entries {
-            if let DocRef::Indexed { segment, doc } = e.doc {
-                live.entry(s.segments[segment as usize]).or_default().insert(doc);
+    // Which segments each referenced snapshot uses, from headers only (a
+    // delta's chain lists them): choosing what to merge decodes no entries.
+    let mut headers: HashMap<ObjectId, SnapshotHeader> = HashMap::new();
+    let mut uses: BTreeMap<ObjectId, BTreeSet<ObjectId>> = BTreeMap::new();
+    for id in &ids {
+        let mut segs = BTreeSet::new();
+        let mut next = Some(*id);
+        let mut depth = 0;
+        while let Some(cur) = next {
+            depth += 1;
+            if depth > 64 {
+                break; // Snapshot::load reports the damaged chain
             }
+            if !headers.contains_key(&cur) {
+                headers.insert(cur, Snapshot::header(store, cur)?);
+            }
+            let h = &headers[&cur];
+            segs.extend(h.segments.iter().copied());
+            next = h.base;
         }
+        uses.insert(*id, segs);
     }
-    let mut chosen = Vec::new();
+    let referenced: BTreeSet<ObjectId> = uses.values().flatten().copied().collect();
     let mut tiers: BTreeMap<u32, Vec<ObjectId>> = BTreeMap::new();
-    for (id, docs) in &live {
+    for id in &referenced {
         let size = store.object_size(Kind::Segment, *id)?;
-        let seg = open_segment(store, *id)?;
-        let fraction = docs.len() as f64 / seg.num_docs().max(1) as f64;
-        if fraction < opts.min_live_fraction {
-            chosen.push(*id);
-        } else if size < opts.small_segment_bytes {
+        if size < opts.small_segment_bytes {
             tiers.entry(tier(size)).or_default().push(*id);
         }
     }
+    let mut chosen: Vec<ObjectId> = Vec::new();
     if force {
         // `grove compact`: every small segment into one.
         let small: Vec<ObjectId> = tiers.into_values().flatten().collect();
@@ -126,6 +132,38 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
             }
         }
     }
+    // Only `grove compact` pays for loading every snapshot to find large
+    // segments that are mostly dead.
+    let load_all = force;
+    let affected: Vec<ObjectId> = uses
+        .iter()
+        .filter(|(_, segs)| load_all || chosen.iter().any(|c| segs.contains(c)))
+        .map(|(id, _)| *id)
+        .collect();
+    let snaps: BTreeMap<ObjectId, Snapshot> = affected
+        .par_iter()
+        .map(|id| Ok((*id, Snapshot::load(store, *id)?)))
+        .collect::<Result<_, IndexError>>()?;
+    // Live docs of the segments those snapshots use.
+    let mut live: BTreeMap<ObjectId, BTreeSet<u32>> = BTreeMap::new();
+    for s in snaps.values() {
+        for e in &s.entries {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                live.entry(s.segments[segment as usize]).or_default().insert(doc);
+            }
+        }
+    }
+    if load_all {
+        for (id, docs) in &live {
+            if chosen.contains(id) {
+                continue;
+            }
+            let seg = open_segment(store, *id)?;
+            if (docs.len() as f64) < opts.min_live_fraction * seg.num_docs().max(1) as f64 {
+                chosen.push(*id);
+            }
+        }
+    }
     let mut report = CompactReport::default();
     if chosen.is_empty() {
         return Ok(report);
@@ -136,7 +174,8 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
     let mut remap: HashMap<(ObjectId, u32), u32> = HashMap::new();
     for id in &chosen {
         let seg = open_segment(store, *id)?;
-        let docs: Vec<u32> = live[id].iter().copied().collect();
+        // A segment a chain lists but no resolved entry uses is entirely dead.
+        let docs: Vec<u32> = live.get(id).map(|d| d.iter().copied().collect()).unwrap_or_default();
         report.dead_docs += (seg.num_docs() as usize - docs.len()) as u64;
         let prepared: Vec<Result<(u32, PreparedDoc), IndexError>> = docs
             .par_iter()
