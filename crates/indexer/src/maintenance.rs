@@ -199,6 +199,38 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
     report.merged_segments = chosen.len();
     let chosen: BTreeSet<ObjectId> = chosen.into_iter().collect();
 
+    // Each rewritten snapshot is stored as a delta on the nearest snapshot of
+    // its own chain that uses none of the merged segments (so it stays valid),
+    // or in full when there is none.
+    let chosen_set: BTreeSet<ObjectId> = chosen.iter().copied().collect();
+    let untouched_base = |id: ObjectId| -> Option<ObjectId> {
+        let mut chain = Vec::new();
+        let mut next = headers.get(&id).and_then(|h| h.base);
+        while let Some(cur) = next {
+            chain.push(cur);
+            next = headers.get(&cur).and_then(|h| h.base);
+        }
+        // A chain member is untouched when it and everything below it avoid
+        // the merged segments.
+        let mut clean_from = chain.len();
+        for (k, cur) in chain.iter().enumerate().rev() {
+            if headers[cur].segments.iter().any(|s| chosen_set.contains(s)) {
+                break;
+            }
+            clean_from = k;
+        }
+        chain.get(clean_from).copied()
+    };
+    let mut bases: HashMap<ObjectId, Snapshot> = HashMap::new();
+    for (id, s) in &snaps {
+        if s.segments.iter().any(|x| chosen.contains(x)) {
+            if let Some(b) = untouched_base(*id) {
+                if !bases.contains_key(&b) {
+                    bases.insert(b, Snapshot::load(store, b)?);
+                }
+            }
+        }
+    }
     // Re-encode every snapshot that used a merged segment (in parallel:
     // each write is an fsync).
     let rewritten: Vec<(ObjectId, ObjectId)> = snaps
@@ -223,7 +255,8 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
                 }
             }
             let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
-            Ok((*old_id, rewritten.store(store)?))
+            let base = untouched_base(*old_id).map(|b| (b, &headers[&b], &bases[&b]));
+            Ok((*old_id, rewritten.store_relative(store, base)?))
         })
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();

@@ -196,6 +196,67 @@ impl Snapshot {
         Ok(store.put(Kind::Snapshot, &encode_file(&header, &body))?)
     }
 
+    /// Stores `self` as a delta on `base` (both resolved) when the chain stays
+    /// within [`MAX_DELTA_DEPTH`], else in full. The delta holds exactly the
+    /// entries that differ (documents compared by segment id, not index).
+    pub fn store_relative(
+        &self,
+        store: &Store,
+        base: Option<(ObjectId, &SnapshotHeader, &Snapshot)>,
+    ) -> Result<ObjectId, ManifestError> {
+        let Some((base_id, bh, b)) = base.filter(|(_, h, _)| h.depth < MAX_DELTA_DEPTH) else {
+            return self.store(store);
+        };
+        let resolved = |s: &Snapshot, d: DocRef| match d {
+            DocRef::Indexed { segment, doc } => (Some((s.segments[segment as usize], doc)), None),
+            DocRef::Skipped { reason, size } => (None, Some((reason, size))),
+        };
+        let mut segments: Vec<ObjectId> = Vec::new();
+        let mut set = |e: &Entry| {
+            let mut e = e.clone();
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let id = self.segments[segment as usize];
+                let idx = match segments.iter().position(|s| *s == id) {
+                    Some(i) => i,
+                    None => {
+                        segments.push(id);
+                        segments.len() - 1
+                    }
+                };
+                e.doc = DocRef::Indexed { segment: idx as u32, doc };
+            }
+            EntryChange::Set(e)
+        };
+        let (mut i, mut j) = (0, 0);
+        let mut changes = Vec::new();
+        while i < self.entries.len() || j < b.entries.len() {
+            let (mine, theirs) = (self.entries.get(i), b.entries.get(j));
+            match (mine, theirs) {
+                (Some(m), Some(t)) if m.path == t.path => {
+                    if m.mode != t.mode || m.git_oid != t.git_oid || resolved(self, m.doc) != resolved(b, t.doc) {
+                        changes.push(set(m));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(m), Some(t)) if m.path < t.path => {
+                    changes.push(set(m));
+                    i += 1;
+                }
+                (Some(m), None) => {
+                    changes.push(set(m));
+                    i += 1;
+                }
+                (_, Some(t)) => {
+                    changes.push(EntryChange::Delete(t.path.clone()));
+                    j += 1;
+                }
+                (None, None) => unreachable!("loop condition"),
+            }
+        }
+        Snapshot::store_delta(store, self.commit, self.tree, (base_id, bh), segments, &changes, self.entries.len() as u64)
+    }
+
     /// Reads only a snapshot's header (the file's hash is still checked).
     pub fn header(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
@@ -596,6 +657,10 @@ mod tests {
         let chain = Snapshot::chain(&store, id).unwrap();
         assert_eq!(chain.iter().map(|c| c.0).collect::<Vec<_>>(), vec![id, base_id]);
         assert_eq!(chain[0].1.depth, 1);
+        // store_relative writes only the difference and resolves identically.
+        let again = s.store_relative(&store, Some((base_id, &base_h, &base))).unwrap();
+        assert_eq!(Snapshot::load(&store, again).unwrap().entries, s.entries);
+        assert_eq!(Snapshot::header(&store, again).unwrap().depth, 1);
         // A delta whose entry count disagrees with its base is refused.
         let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99).unwrap();
         assert!(Snapshot::load(&store, bad).is_err());
