@@ -285,16 +285,33 @@ impl Engine {
             distinct.par_iter().map(load).collect::<Result<_, EngineError>>()?
         };
         let mut snapshots: HashMap<ObjectId, Arc<Snapshot>> = loaded.into_iter().collect();
-        // Files set aside as too large when a revision was indexed with a
-        // smaller --max-filesize are indexed now, and the revision's ref moves
-        // to the completed snapshot.
+        let ids = self.admit_larger_files(store, revs, ids, &mut snapshots, progress)?;
+        let targets = revs
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| Target { label: r.label.clone(), snapshot: snapshots[id].clone() })
+            .collect();
+        Ok(targets)
+    }
+
+    /// Files set aside as too large when a revision was indexed with a
+    /// smaller `--max-filesize` are indexed now, and the revision's ref moves
+    /// to the completed snapshot. Returns the (possibly new) snapshot ids.
+    fn admit_larger_files(
+        &self,
+        store: &Store,
+        revs: &[ResolvedRev],
+        ids: Vec<ObjectId>,
+        snapshots: &mut HashMap<ObjectId, Arc<Snapshot>>,
+        progress: &dyn Progress,
+    ) -> Result<Vec<ObjectId>, EngineError> {
+        let max = self.opts.index.max_file_size;
         let mut upgraded: HashMap<ObjectId, ObjectId> = HashMap::new();
         for (r, &id) in revs.iter().zip(&ids).filter(|(r, _)| r.snapshot.is_none()) {
             if upgraded.contains_key(&id) {
                 continue;
             }
-            let snap = &snapshots[&id];
-            let max = self.opts.index.max_file_size;
+            let snap = snapshots[&id].clone();
             let changes: Vec<grove_indexer::Change> = snap
                 .entries
                 .iter()
@@ -305,18 +322,12 @@ impl Engine {
                 continue;
             }
             let indexer = Indexer::new(&self.repo, store, self.opts.index.clone());
-            let (new_id, new_snap, _) = indexer.derive(Some(snap), snap.commit, snap.tree, changes, progress)?;
+            let (new_id, new_snap, _) = indexer.derive(Some(&snap), snap.commit, snap.tree, changes, progress)?;
             indexer.publish(vec![(commit_ref(r.commit.oid), new_id)])?;
             snapshots.insert(new_id, Arc::new(new_snap));
             upgraded.insert(id, new_id);
         }
-        let ids: Vec<ObjectId> = ids.into_iter().map(|id| upgraded.get(&id).copied().unwrap_or(id)).collect();
-        let targets = revs
-            .iter()
-            .zip(&ids)
-            .map(|(r, id)| Target { label: r.label.clone(), snapshot: snapshots[id].clone() })
-            .collect();
-        Ok(targets)
+        Ok(ids.into_iter().map(|id| upgraded.get(&id).copied().unwrap_or(id)).collect())
     }
 
     /// Verifies the whole index: every ref, snapshot and segment, deeply.
