@@ -110,8 +110,10 @@ impl Snapshot {
         if body.len() as u64 != body_len {
             return Err(corrupt("wrong length"));
         }
+        // The v1 body is commit, tree and segments, then entries encoded as
+        // in a v2 full body.
         let mut r = Reader { b: &body, pos: 0 };
-        let decode = |r: &mut Reader| -> Option<Snapshot> {
+        let head = (|| -> Option<(GitOid, GitOid, Vec<ObjectId>)> {
             let commit = GitOid(r.array()?);
             let tree = GitOid(r.array()?);
             let nseg = r.varint()? as usize;
@@ -119,42 +121,11 @@ impl Snapshot {
             for _ in 0..nseg {
                 segments.push(ObjectId(r.array()?));
             }
-            let n = r.varint()? as usize;
-            let mut entries: Vec<Entry> = Vec::with_capacity(n.min(1 << 24));
-            let mut prev: Vec<u8> = Vec::new();
-            for _ in 0..n {
-                let shared = r.varint()? as usize;
-                let len = r.varint()? as usize;
-                if shared > prev.len() {
-                    return None;
-                }
-                let mut path = prev[..shared].to_vec();
-                path.extend_from_slice(r.take(len)?);
-                let mode = EntryMode::from_byte(r.byte()?)?;
-                let git_oid = GitOid(r.array()?);
-                let doc = match r.byte()? {
-                    0 => {
-                        let segment = u32::try_from(r.varint()?).ok()?;
-                        let doc = u32::try_from(r.varint()?).ok()?;
-                        if segment as usize >= segments.len() {
-                            return None;
-                        }
-                        DocRef::Indexed { segment, doc }
-                    }
-                    b => DocRef::Skipped { reason: SkipReason::from_byte(b)?, size: r.varint()? },
-                };
-                if entries.last().is_some_and(|last| last.path >= path) {
-                    return None; // entries must be strictly sorted
-                }
-                prev.clone_from(&path);
-                entries.push(Entry { path, mode, git_oid, doc });
-            }
-            if r.pos != r.b.len() {
-                return None;
-            }
-            Some(Snapshot { commit, tree, segments, entries })
-        };
-        decode(&mut r).ok_or_else(|| corrupt("malformed snapshot body"))
+            Some((commit, tree, segments))
+        })();
+        let (commit, tree, segments) = head.ok_or_else(|| corrupt("malformed snapshot body"))?;
+        let entries = decode_entries(&body[r.pos..], segments.len(), path)?;
+        Ok(Snapshot { commit, tree, segments, entries })
     }
 
     /// Stores the snapshot in full (write-once) and returns its id.
