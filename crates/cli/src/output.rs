@@ -165,6 +165,13 @@ impl Printer<'_> {
                 "revisions": self.revs.len(),
                 "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
                 "skipped": skipped,
+                // How well the index filtered: distinct blobs in scope, those
+                // the trigram plan let through, and those that matched.
+                "stats": {
+                    "live_docs": out.stats.live_docs,
+                    "candidates": out.stats.candidates,
+                    "matching_docs": out.stats.matching_docs,
+                },
             });
             writeln!(w, "{summary}")?;
             w.flush()

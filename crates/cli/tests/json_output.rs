@@ -19,7 +19,7 @@ static FIX: LazyLock<Indexed> = LazyLock::new(|| {
 });
 
 const MATCH_KEYS: &[&str] = &["column", "commit", "line", "path", "rev", "submatches", "text", "type"];
-const SUMMARY_KEYS: &[&str] = &["elapsed_ms", "files", "matches", "revisions", "skipped", "type"];
+const SUMMARY_KEYS: &[&str] = &["elapsed_ms", "files", "matches", "revisions", "skipped", "stats", "type"];
 const COUNT_KEYS: &[&str] = &["commit", "count", "path", "rev", "type"];
 const FILE_KEYS: &[&str] = &["commit", "path", "rev", "type"];
 
@@ -58,6 +58,11 @@ fn run_json(args: &[&str]) -> (Vec<Value>, Value) {
     uint(&summary["files"]);
     uint(&summary["revisions"]);
     assert!(summary["elapsed_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{summary}");
+    keys(&summary["stats"], &["candidates", "live_docs", "matching_docs"]);
+    let stat = |k: &str| uint(&summary["stats"][k]);
+    // The index only narrows: every matching blob was a candidate, every
+    // candidate a live blob.
+    assert!(stat("matching_docs") <= stat("candidates") && stat("candidates") <= stat("live_docs"), "{summary}");
     for s in summary["skipped"].as_array().expect("skipped is an array") {
         keys(s, &["path", "reason", "rev"]);
         string(&s["path"]);
