@@ -66,7 +66,8 @@ impl fmt::Display for GitOid {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -76,7 +77,8 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str, out: &mut [u8]) -> Option<()> {
+/// Parses exactly `2 * out.len()` hex digits into `out`.
+pub fn unhex(s: &str, out: &mut [u8]) -> Option<()> {
     let s = s.as_bytes();
     if s.len() != out.len() * 2 {
         return None;

@@ -48,33 +48,11 @@ impl ObjectId {
         ObjectId(*blake3::hash(bytes).as_bytes())
     }
     pub fn to_hex(&self) -> String {
-        // Hot when writing ref tables with thousands of entries: no per-byte
-        // formatting machinery.
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(DIGITS[(b >> 4) as usize] as char);
-            s.push(DIGITS[(b & 15) as usize] as char);
-        }
-        s
+        grove_base::hex(&self.0)
     }
     pub fn from_hex(s: &str) -> Option<ObjectId> {
-        let s = s.as_bytes();
-        if s.len() != 64 {
-            return None;
-        }
-        fn digit(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                b'A'..=b'F' => Some(c - b'A' + 10),
-                _ => None,
-            }
-        }
         let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = digit(s[2 * i])? << 4 | digit(s[2 * i + 1])?;
-        }
+        grove_base::unhex(s, &mut out)?;
         Some(ObjectId(out))
     }
     pub fn short(&self) -> String {
