@@ -151,9 +151,18 @@ impl Engine {
     pub fn resolve_one(&self, rev: &str) -> Result<ResolvedRev, EngineError> {
         if let Ok(store) = Store::open(&self.index_dir) {
             if let Some(id) = get_ref(&store, &name_ref(rev))? {
-                let snap = Snapshot::load(&store, id)?;
-                let commit = Commit { oid: snap.commit, tree: snap.tree };
+                let h = Snapshot::header(&store, id)?;
+                let commit = Commit { oid: h.commit, tree: h.tree };
                 return Ok(ResolvedRev { label: rev.to_string(), commit, snapshot: Some(id) });
+            }
+            // A commit the index already holds needs nothing from the object
+            // database (whose pack indexes are slow to open on big repos).
+            if let Some(oid) = self.repo.rev_id(rev) {
+                if let Some(id) = get_ref(&store, &commit_ref(oid))? {
+                    let h = Snapshot::header(&store, id)?;
+                    let commit = Commit { oid, tree: h.tree };
+                    return Ok(ResolvedRev { label: rev.to_string(), commit, snapshot: None });
+                }
             }
         }
         Ok(ResolvedRev { label: rev.to_string(), commit: self.repo.resolve(rev)?, snapshot: None })

@@ -85,7 +85,11 @@ impl Engine {
         let done = with_ref_lock::<_, EngineError>(&store, |refs| {
             let id = match refs.get(&name_ref(src))? {
                 Some(id) => Some(id),
-                None => refs.get(&commit_ref(self.repo.resolve(src)?.oid))?,
+                // The id alone (no object read) finds an indexed commit.
+                None => match self.repo.rev_id(src) {
+                    Some(oid) => refs.get(&commit_ref(oid))?,
+                    None => None,
+                },
             };
             if let Some(id) = id {
                 refs.set(&name_ref(name), id)?;

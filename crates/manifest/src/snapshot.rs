@@ -232,16 +232,18 @@ impl Snapshot {
     pub fn header(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
         let path = store.path_of(Kind::Snapshot, id);
-        Ok(match parse(&bytes, &path)? {
-            Parsed::V1(s) => SnapshotHeader {
-                commit: s.commit,
-                tree: s.tree,
-                base: None,
-                depth: 0,
-                files: s.entries.len() as u64,
-                segments: s.segments,
-            },
-            Parsed::V2(h, _) => h,
+        // Version 2 headers are read without decompressing the body.
+        if let Some((h, _, _)) = parse_header(&bytes, &path)? {
+            return Ok(h);
+        }
+        let s = Snapshot::decode_v1(&bytes, &path)?;
+        Ok(SnapshotHeader {
+            commit: s.commit,
+            tree: s.tree,
+            base: None,
+            depth: 0,
+            files: s.entries.len() as u64,
+            segments: s.segments,
         })
     }
 
@@ -379,13 +381,15 @@ fn encode_file(h: &SnapshotHeader, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn parse(bytes: &[u8], path: &std::path::Path) -> Result<Parsed, ManifestError> {
+/// A version-2 header and the offset of its compressed body; `None` for a
+/// version-1 file (whose header is inside its compressed body).
+fn parse_header(bytes: &[u8], path: &std::path::Path) -> Result<Option<(SnapshotHeader, u64, usize)>, ManifestError> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(corrupt(path, "not a grove snapshot"));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
     match version {
-        1 => return Ok(Parsed::V1(Snapshot::decode_v1(bytes, path)?)),
+        1 => return Ok(None),
         SNAPSHOT_VERSION => {}
         found => {
             return Err(ManifestError::UnsupportedVersion {
@@ -423,7 +427,14 @@ fn parse(bytes: &[u8], path: &std::path::Path) -> Result<Parsed, ManifestError> 
     if body_len > (1 << 34) {
         return Err(corrupt(path, "implausible size"));
     }
-    let body = zstd::bulk::decompress(&bytes[r.pos..], body_len as usize)
+    Ok(Some((header, body_len, r.pos)))
+}
+
+fn parse(bytes: &[u8], path: &std::path::Path) -> Result<Parsed, ManifestError> {
+    let Some((header, body_len, at)) = parse_header(bytes, path)? else {
+        return Ok(Parsed::V1(Snapshot::decode_v1(bytes, path)?));
+    };
+    let body = zstd::bulk::decompress(&bytes[at..], body_len as usize)
         .map_err(|e| corrupt(path, &format!("decompression failed: {e}")))?;
     if body.len() as u64 != body_len {
         return Err(corrupt(path, "wrong length"));

@@ -257,6 +257,30 @@ impl Repo {
 
     /// Resolve any revision git accepts that names a commit (`HEAD`, `HEAD~3`, `main`,
     /// `v1.0` (annotated tags are peeled), a full or abbreviated sha, `main^{commit}`, ...).
+    /// The object id a ref name (or full hex id) points at, following
+    /// symbolic refs but reading no object (an annotated tag's id is the tag
+    /// object's). `None` for anything else (`HEAD~2`, abbreviations). Lets callers
+    /// that already know a commit by its id (the index) skip the object
+    /// database, whose pack indexes are costly to open on large repositories.
+    pub fn rev_id(&self, rev: &str) -> Option<GitOid> {
+        self.with_repo(|repo| {
+            if rev.len() == 40 {
+                if let Some(oid) = GitOid::from_hex(rev) {
+                    return Some(oid);
+                }
+            }
+            // Follow symbolic refs to a direct one; never read an object.
+            let mut r = repo.try_find_reference(rev).ok()??;
+            for _ in 0..8 {
+                if let Some(id) = r.target().try_id() {
+                    return from_gix(id);
+                }
+                r = r.follow()?.ok()?;
+            }
+            None
+        })
+    }
+
     pub fn resolve(&self, rev: &str) -> Result<Commit, VcsError> {
         self.with_repo(|repo| {
             let id = match repo.rev_parse_single(rev) {
