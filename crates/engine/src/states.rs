@@ -308,6 +308,7 @@ impl Engine {
             by_commit.entry(r.commit).or_default().push(r.name);
         }
         let mut out = Vec::new();
+        let mut open: HashMap<ObjectId, Arc<grove_segment::Segment>> = HashMap::new();
         for (name, id) in refs.iter() {
             let s = &snaps[&id];
             let (named, shown) = match name.strip_prefix("name/") {
@@ -318,7 +319,7 @@ impl Engine {
             let (mut bytes, mut shared) = (0u64, 0u64);
             for e in &s.entries {
                 let size = match e.doc {
-                    DocRef::Indexed { .. } => entry_size(&store, s, e).unwrap_or(0),
+                    DocRef::Indexed { .. } => entry_size(&store, &mut open, s, e).unwrap_or(0),
                     DocRef::Skipped { size, .. } => size,
                 };
                 if seen.insert(e.git_oid) {
@@ -343,20 +344,21 @@ impl Engine {
     }
 }
 
-fn entry_size(store: &Store, s: &Snapshot, e: &grove_manifest::Entry) -> Option<u64> {
+/// A document's size from its segment's doc table; segments are opened once
+/// per listing (`open`).
+fn entry_size(
+    store: &Store,
+    open: &mut HashMap<ObjectId, Arc<grove_segment::Segment>>,
+    s: &Snapshot,
+    e: &grove_manifest::Entry,
+) -> Option<u64> {
     let DocRef::Indexed { segment, doc } = e.doc else { return None };
-    thread_local! {
-        static OPEN: std::cell::RefCell<HashMap<ObjectId, Arc<grove_segment::Segment>>> = Default::default();
-    }
     let seg_id = s.segments[segment as usize];
-    OPEN.with(|open| {
-        let mut open = open.borrow_mut();
-        if !open.contains_key(&seg_id) {
-            open.insert(seg_id, grove_indexer::open_segment(store, seg_id).ok()?);
-        }
-        let seg = &open[&seg_id];
-        (doc < seg.num_docs()).then(|| seg.doc(doc).size)
-    })
+    if !open.contains_key(&seg_id) {
+        open.insert(seg_id, grove_indexer::open_segment(store, seg_id).ok()?);
+    }
+    let seg = &open[&seg_id];
+    (doc < seg.num_docs()).then(|| seg.doc(doc).size)
 }
 
 fn mode_of(m: grove_patch::FileMode) -> EntryMode {

@@ -103,9 +103,9 @@ pub struct Indexer<'a> {
     repo: &'a Repo,
     store: &'a Store,
     opts: IndexOptions,
-    /// Base snapshots loaded while finding ancestors: their skipped files
-    /// (binary, too large) are known without reading them again.
-    skipped_in_bases: std::sync::Mutex<Vec<Snapshot>>,
+    /// Files that base snapshots (loaded while finding ancestors) recorded as
+    /// binary or too large: known without reading them again.
+    skipped_in_bases: std::sync::Mutex<Vec<(GitOid, Known)>>,
 }
 
 /// One change to apply to a base state (the diff applier's input).
@@ -205,8 +205,8 @@ impl<'a> Indexer<'a> {
         }
         lap(&mut summary, "list changes");
         let mut memo = self.load_memo()?;
-        for base in self.skipped_in_bases.lock().expect("not poisoned").drain(..) {
-            remember_skipped(&mut memo, &base);
+        for (oid, known) in self.skipped_in_bases.lock().expect("not poisoned").drain(..) {
+            memo.entry(oid).or_insert(known);
         }
         lap(&mut summary, "load memo");
 
@@ -464,7 +464,7 @@ impl<'a> Indexer<'a> {
             }
             if let Some(id) = get_ref(self.store, &commit_ref(a))? {
                 let snap = Snapshot::load(self.store, id)?;
-                self.skipped_in_bases.lock().expect("not poisoned").push(snap.clone());
+                self.skipped_in_bases.lock().expect("not poisoned").extend(skipped_of(&snap));
                 return Ok(Some((snap.tree, Arc::new(snapshot_tree_entries(&snap)))));
             }
         }
@@ -623,32 +623,9 @@ impl<'a> Indexer<'a> {
         summary: &mut IndexSummary,
     ) -> Result<Snapshot, IndexError> {
         let mut segments: Vec<ObjectId> = Vec::new();
-        let mut seg_index: HashMap<ObjectId, u32> = HashMap::new();
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
-            let doc = match memo.get(&e.oid).copied() {
-                Some(Known::Doc { size, .. }) if size > self.opts.max_file_size => {
-                    DocRef::Skipped { reason: SkipReason::TooLarge, size }
-                }
-                Some(Known::Doc { segment, doc, .. }) => {
-                    let idx = *seg_index.entry(segment).or_insert_with(|| {
-                        segments.push(segment);
-                        (segments.len() - 1) as u32
-                    });
-                    DocRef::Indexed { segment: idx, doc }
-                }
-                Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
-                None => {
-                    return Err(IndexError::Concurrent(format!(
-                        "{}: blob {} was neither indexed nor set aside; run the command again",
-                        grove_base::lossy(&e.path),
-                        e.oid
-                    )))
-                }
-            };
-            if matches!(doc, DocRef::Skipped { .. }) {
-                summary.skipped += 1;
-            }
+            let doc = self.doc_ref(memo, e.oid, &mut segments, summary, &e.path)?;
             summary.files += 1;
             out.push(Entry { path: e.path.clone(), mode: e.mode, git_oid: e.oid, doc });
         }
@@ -659,12 +636,18 @@ impl<'a> Indexer<'a> {
     }
 }
 
+/// The files a snapshot recorded as not searchable (binary, too large).
+fn skipped_of(snap: &Snapshot) -> impl Iterator<Item = (GitOid, Known)> + '_ {
+    snap.entries.iter().filter_map(|e| match e.doc {
+        DocRef::Skipped { reason, size } => Some((e.git_oid, Known::Skipped { reason, size })),
+        DocRef::Indexed { .. } => None,
+    })
+}
+
 /// Files a snapshot recorded as not searchable need not be read again.
 fn remember_skipped(memo: &mut HashMap<GitOid, Known>, snap: &Snapshot) {
-    for e in &snap.entries {
-        if let DocRef::Skipped { reason, size } = e.doc {
-            memo.entry(e.git_oid).or_insert(Known::Skipped { reason, size });
-        }
+    for (oid, known) in skipped_of(snap) {
+        memo.entry(oid).or_insert(known);
     }
 }
 
