@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub mod varint;
+
 /// Identity of a file's bytes: blake3(content). A blob is indexed once per
 /// index however many revisions or paths hold it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -20,39 +20,7 @@ pub(crate) const KIND_ROARING: u8 = 0;
 pub(crate) const KIND_DELTA: u8 = 1;
 pub(crate) const KIND_BITSET: u8 = 2;
 
-#[inline]
-pub(crate) fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-#[inline]
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads a LEB128 value of at most 10 bytes; `None` if truncated or too long.
-#[inline]
-pub(crate) fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        v |= ((b & 0x7f) as u64).checked_shl(shift)?;
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
+pub(crate) use grove_base::varint::{get as get_varint, len as varint_len, put as put_varint};
 
 /// Appends the record for `ids` (strictly increasing, at least one) to `out`.
 pub(crate) fn encode(ids: &[u32], out: &mut Vec<u8>) {

@@ -22,6 +22,11 @@ use memmap2::Mmap;
 pub enum Kind {
     Segment,
     Snapshot,
+    /// Per-blob syntax records (symbols, chunks, lexical terms): a cache,
+    /// recomputable from segment content.
+    Syntax,
+    /// Embedding vectors keyed by chunk: a cache, recomputable (slowly).
+    Vectors,
 }
 
 impl Kind {
@@ -29,12 +34,16 @@ impl Kind {
         match self {
             Kind::Segment => "segments",
             Kind::Snapshot => "snapshots",
+            Kind::Syntax => "syntax",
+            Kind::Vectors => "vectors",
         }
     }
     fn ext(self) -> &'static str {
         match self {
             Kind::Segment => "seg",
             Kind::Snapshot => "snap",
+            Kind::Syntax => "syx",
+            Kind::Vectors => "vec",
         }
     }
 }
@@ -114,7 +123,7 @@ pub struct Store {
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The directories of a store.
-const DIRS: [&str; 4] = ["segments", "snapshots", "tmp", "refs.d"];
+const DIRS: [&str; 6] = ["segments", "snapshots", "tmp", "refs.d", "syntax", "vectors"];
 
 impl Store {
     /// Opens the store at `root`, creating it if absent.
@@ -175,6 +184,8 @@ impl Store {
         failpoint(match kind {
             Kind::Segment => "after-segment",
             Kind::Snapshot => "after-snapshot",
+            Kind::Syntax => "after-syntax",
+            Kind::Vectors => "after-vectors",
         });
         Ok(id)
     }

@@ -1,0 +1,138 @@
+//! The semantic side index: what grove knows about a blob beyond its bytes
+//! and trigrams, and the embedding vectors of its chunks.
+//!
+//! Two write-once object kinds live in the store next to segments:
+//!
+//! * **syntax files** (`syntax/*.syx`): for a batch of blobs, keyed by
+//!   (content id, language), the blob's symbols, its chunks and each chunk's
+//!   lexical term bag (for BM25). Shared by every revision and path that
+//!   holds the blob, exactly like segment docs.
+//! * **vector files** (`vectors/*.vec`): int8-quantized embeddings keyed by
+//!   a chunk key = blake3(model identity ‖ path ‖ chunk text hash), sorted
+//!   for binary search.
+//!
+//! Both are caches: everything in them can be recomputed from segment content
+//! (and the model). Readers therefore treat a file they cannot use (damaged,
+//! other version) as absent and the writer recomputes; nothing in a snapshot
+//! points at them, so they never need a ref swap, and a crash at worst leaves
+//! work to redo. See docs/format.md for the byte layouts.
+//!
+//! Architecture invariant: this crate knows no tree-sitter, no model and no
+//! git. It stores plain records that `engine` fills from `syntax` and `embed`.
+
+mod syntax_file;
+mod vector_file;
+
+use std::sync::Arc;
+
+pub use syntax_file::{BlobSyntax, ChunkRec, SymbolRec, SyntaxFile, SyntaxFileWriter, SyntaxKey};
+pub use vector_file::{ChunkKey, VectorFile, VectorFileWriter};
+
+use grove_store::{Kind, Store, StoreError};
+
+#[derive(thiserror::Error, Debug)]
+pub enum SemIndexError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what}: damaged ({why})")]
+    Damaged { what: String, why: String },
+}
+
+/// Every syntax and vector file of an index, opened for lookups.
+pub struct SemIndex {
+    syntax: Vec<SyntaxFile>,
+    vectors: Vec<VectorFile>,
+    /// Files that could not be used (damaged or another version), for `grove check`.
+    pub unusable: Vec<String>,
+}
+
+impl SemIndex {
+    /// Opens every syntax file written with `syntax_version` (records of
+    /// other chunker versions are ignored and recomputed) and every vector file.
+    pub fn open(store: &Store, syntax_version: u32) -> Result<SemIndex, SemIndexError> {
+        let mut out = SemIndex { syntax: Vec::new(), vectors: Vec::new(), unusable: Vec::new() };
+        for id in store.list(Kind::Syntax)? {
+            let map = match store.map(Kind::Syntax, id) {
+                Ok(m) => m,
+                // A concurrent gc may have removed it between list and map.
+                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match SyntaxFile::open(map.clone()) {
+                Ok(f) if f.syntax_version() == syntax_version => out.syntax.push(f),
+                Ok(_) => {}
+                Err(e) => out.unusable.push(format!("{}: {e}", map.path().display())),
+            }
+        }
+        for id in store.list(Kind::Vectors)? {
+            let map = match store.map(Kind::Vectors, id) {
+                Ok(m) => m,
+                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match VectorFile::open(map.clone()) {
+                Ok(f) => out.vectors.push(f),
+                Err(e) => out.unusable.push(format!("{}: {e}", map.path().display())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a file just written by this process.
+    pub fn add_syntax_file(&mut self, f: SyntaxFile) {
+        self.syntax.push(f);
+    }
+    pub fn add_vector_file(&mut self, f: VectorFile) {
+        self.vectors.push(f);
+    }
+
+    pub fn has_syntax(&self, key: &SyntaxKey) -> bool {
+        self.syntax.iter().any(|f| f.find(key).is_some())
+    }
+
+    /// The record of a blob, if any file holds a readable one.
+    pub fn syntax(&self, key: &SyntaxKey) -> Option<BlobSyntax> {
+        self.syntax.iter().find_map(|f| f.get(key).and_then(|r| r.ok()))
+    }
+
+    /// The quantized vector of a chunk under a model: (scale, components).
+    pub fn vector(&self, model: &[u8; 32], key: &ChunkKey) -> Option<(f32, &[i8])> {
+        self.vectors.iter().filter(|f| f.model() == model).find_map(|f| f.find(key).map(|i| f.vector(i)))
+    }
+
+    pub fn syntax_files(&self) -> usize {
+        self.syntax.len()
+    }
+    pub fn vector_files(&self) -> usize {
+        self.vectors.len()
+    }
+    /// Vectors stored for a model, over all files (duplicates counted).
+    pub fn vector_count(&self, model: &[u8; 32]) -> usize {
+        self.vectors.iter().filter(|f| f.model() == model).map(|f| f.len()).sum()
+    }
+}
+
+/// Writes a finished syntax file to the store and opens it.
+pub fn put_syntax_file(store: &Store, w: SyntaxFileWriter) -> Result<SyntaxFile, SemIndexError> {
+    let bytes = w.finish();
+    let id = store.put(Kind::Syntax, &bytes)?;
+    Ok(SyntaxFile::open(store.map(Kind::Syntax, id)?)?)
+}
+
+/// Writes a finished vector file to the store and opens it.
+pub fn put_vector_file(store: &Store, w: VectorFileWriter) -> Result<VectorFile, SemIndexError> {
+    let bytes = w.finish();
+    let id = store.put(Kind::Vectors, &bytes)?;
+    Ok(VectorFile::open(store.map(Kind::Vectors, id)?)?)
+}
+
+type Bytes = Arc<grove_store::Mapped>;
+
+fn damaged(what: &str, why: impl Into<String>) -> SemIndexError {
+    SemIndexError::Damaged { what: what.to_string(), why: why.into() }
+}
+
+pub use syntax_file::term_hash;
+
+#[cfg(test)]
+mod tests;
