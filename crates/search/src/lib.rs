@@ -16,6 +16,7 @@
 
 mod candidates;
 mod pattern;
+pub mod rank;
 mod verify;
 
 use std::collections::HashMap;
