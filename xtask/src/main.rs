@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
+mod eval;
+
 type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "\
@@ -46,7 +48,7 @@ tools: git; rg (Debian package ripgrep); cindex and csearch (package codesearch)
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let Some(task) = args.first().and_then(|a| a.to_str().map(str::to_owned)) else {
-        eprint!("usage: cargo xtask <task>\n\ntasks:\n  bench   whole-process benchmarks against the anchors (see `cargo xtask bench --help`)\n");
+        eprint!("usage: cargo xtask <task>\n\ntasks:\n  bench   whole-process benchmarks against the anchors (see `cargo xtask bench --help`)\n  eval    retrieval quality of `grove find` on real history (see `cargo xtask eval --help`)\n");
         return ExitCode::from(2);
     };
     let result = match task.as_str() {
@@ -61,11 +63,25 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        "eval" => {
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            match eval::parse(&args[1..], &workspace) {
+                Ok(Some(opts)) => eval::eval(opts),
+                Ok(None) => {
+                    print!("{}", eval::USAGE);
+                    return ExitCode::SUCCESS;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}\n\n{}", eval::USAGE);
+                    return ExitCode::from(2);
+                }
+            }
+        }
         "-h" | "--help" | "help" => {
             print!("tasks:\n  bench   whole-process benchmarks against the anchors\n\n{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => Err(format!("unknown task `{other}` (known: bench)")),
+        other => Err(format!("unknown task `{other}` (known: bench, eval)")),
     };
     match result {
         Ok(code) => code,
@@ -432,7 +448,7 @@ fn quote_regex_meta(s: &str) -> String {
 }
 
 struct TempDir {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     keep: bool,
 }
 
