@@ -134,15 +134,21 @@ impl<'a> Chunker<'a> {
 
         let mut group: Option<Group> = None;
         for (seg_start, seg_end, def) in segments {
-            let tokens = estimate_tokens(&self.content[seg_start..seg_end]);
-            if tokens == 0 {
+            let text = &self.content[seg_start..seg_end];
+            if is_blank(text) {
                 continue; // whitespace: covered by whichever chunk spans it
             }
+            let tokens = estimate_tokens(text);
             let symbol = match def {
                 Some(d) => Some(self.defs[d].path.as_str()),
                 None => owner,
             };
-            let is_prelude = def.is_none() && owner_is_def && seg_start == start;
+            // A container's own header names a merged chunk after the
+            // container, unless it is a bare opening line (`impl Foo {`).
+            let is_prelude = def.is_none()
+                && owner_is_def
+                && seg_start == start
+                && self.content[seg_start..seg_end].trim_ascii().contains(&b'\n');
             if tokens + self.header_tokens(symbol) > self.max_tokens {
                 self.flush(group.take(), owner, out);
                 match def {
@@ -223,16 +229,17 @@ impl<'a> Chunker<'a> {
         let budget = self.body_budget(symbol);
         let first = self.lines.line_index(start);
         let last = self.lines.line_index(end - 1);
-        let lines: Vec<(usize, usize, usize)> = (first..=last)
+        let lines: Vec<(usize, usize, usize, bool)> = (first..=last)
             .map(|l| {
                 let ls = self.lines.starts[l].max(start);
                 let le = self.lines.starts.get(l + 1).copied().unwrap_or(self.content.len()).min(end);
-                (ls, le, estimate_tokens(&self.content[ls..le]))
+                let text = &self.content[ls..le];
+                (ls, le, estimate_tokens(text), is_blank(text))
             })
             .collect();
         let mut i = 0;
         while i < lines.len() {
-            while i < lines.len() && lines[i].2 == 0 {
+            while i < lines.len() && lines[i].3 {
                 i += 1;
             }
             if i == lines.len() {
@@ -328,6 +335,16 @@ impl<'a> Chunker<'a> {
         while e < ceiling && matches!(self.content[e], b' ' | b'\t' | b'\r' | b';' | b',') {
             e += 1;
         }
+        // A comment after the definition on its last line (`}  // namespace x`).
+        let rest = &self.content[e..ceiling];
+        if rest.starts_with(b"//") || rest.starts_with(b"/*") || rest.starts_with(b"#") {
+            let line_end = rest.iter().position(|&b| b == b'\n');
+            let comment_closed = !rest.starts_with(b"/*")
+                || line_end.is_some_and(|n| rest[..n].windows(2).any(|w| w == b"*/"));
+            if comment_closed {
+                e = line_end.map_or(ceiling, |n| e + n);
+            }
+        }
         if e < ceiling && self.content[e] == b'\n' {
             e + 1
         } else if e == ceiling {
@@ -336,6 +353,10 @@ impl<'a> Chunker<'a> {
             at
         }
     }
+}
+
+fn is_blank(text: &[u8]) -> bool {
+    text.iter().all(u8::is_ascii_whitespace)
 }
 
 /// The smallest piece at `at` whose cost is exact under [`estimate_tokens`]:

@@ -233,10 +233,12 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
             let owner = raw.containers.last().map(|c| c.rsplit("::").next().unwrap_or(c));
             kind = if owner == Some(raw.name.as_str()) { SymbolKind::Constructor } else { SymbolKind::Method };
         }
-        if kind == SymbolKind::Method
-            && raw.name == "constructor"
-            && matches!(lang, Lang::JavaScript | Lang::TypeScript | Lang::Tsx)
-        {
+        let is_constructor = match lang {
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => raw.name == "constructor",
+            Lang::Cpp => parent.is_some_and(|p| defs[p].name == raw.name),
+            _ => false,
+        };
+        if kind == SymbolKind::Method && is_constructor {
             kind = SymbolKind::Constructor;
         }
         let container = (!scope.is_empty()).then(|| scope.join("::"));

@@ -24,10 +24,12 @@ const FUZZY_MAX_NAME_CHARS: usize = 512;
 /// 1. exact, case-sensitive; then exact ignoring case;
 /// 2. prefix (case-sensitive before case-insensitive; shorter names first);
 /// 3. fuzzy: the query's characters appear in order in the name (ignoring
-///    case). The best alignment is chosen by dynamic programming: characters
-///    that start a word (start of the name, after `_ - . : /` or a space, a
-///    camel hump, a letter after a digit) and runs of consecutive characters
-///    score more, skipped characters cost, and shorter names win ties.
+///    case). The query (of four or more characters) as a contiguous
+///    substring ranks first; then the best
+///    alignment is chosen by dynamic programming: characters that start a
+///    word (start of the name, after `_ - . : /` or a space, a camel hump, a
+///    letter after a digit) and runs of consecutive characters score more,
+///    skipped characters cost, and shorter names win ties.
 ///
 /// An empty query matches nothing (list everything instead).
 pub fn symbol_match_score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
@@ -56,12 +58,22 @@ pub fn symbol_match_score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
         return None;
     }
     let best = fuzzy_alignment(&query_chars, &name_chars)?;
+    let folded_query: String = query_chars.iter().map(|&c| fold(c)).collect();
+    let folded_name: String = name_chars.iter().map(|&c| fold(c)).collect();
+    let word_like = query_chars.len() >= SUBSTRING_MIN_CHARS;
+    let substring = if word_like && folded_name.contains(&folded_query) { SUBSTRING } else { 0 };
     let length_penalty = (name_chars.len() - query_chars.len()) as i64;
-    let score = (FUZZY_BASE + best * 1_000 - length_penalty).clamp(1, 999_999);
+    let score = (FUZZY_BASE + (best + substring) * 100 - length_penalty).clamp(1, 999_999);
     Some((MatchKind::Fuzzy, score as u32))
 }
 
 const CONSECUTIVE: i64 = 6;
+/// The query appearing whole inside the name (`reparse` for `parse`) beats
+/// any scattered alignment of the same letters.
+/// Short queries are abbreviations (`fb` for `fooBar`), not words: finding
+/// them inside `offbeat` means nothing.
+const SUBSTRING: i64 = 100;
+const SUBSTRING_MIN_CHARS: usize = 4;
 const GAP: i64 = 1;
 const CASE_EXACT: i64 = 1;
 
