@@ -32,7 +32,9 @@ fn main() -> ExitCode {
         Some(i) => match args.get(i + 1).and_then(|n| Lang::from_name(n)) {
             Some(l) => Some(l),
             None => {
-                eprintln!("--lang needs one of rust python javascript typescript tsx go java c cpp");
+                eprintln!(
+                    "--lang needs one of rust python javascript typescript tsx go java c cpp"
+                );
                 return ExitCode::FAILURE;
             }
         },
@@ -47,7 +49,9 @@ fn main() -> ExitCode {
     let mut files = Vec::new();
     for path in paths {
         let name = path.to_string_lossy().into_owned();
-        let Some(lang) = Lang::from_path(name.as_bytes()) else { continue };
+        let Some(lang) = Lang::from_path(name.as_bytes()) else {
+            continue;
+        };
         if only.is_some_and(|l| l != lang) {
             continue;
         }
@@ -66,6 +70,11 @@ fn main() -> ExitCode {
         symbols += syntax.symbols.len();
         if !matches!(syntax.outcome, ParseOutcome::Parsed(_)) {
             failed += 1;
+            eprintln!(
+                "not parsed: {name} ({} bytes, {:?})",
+                content.len(),
+                syntax.outcome
+            );
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -73,6 +82,19 @@ fn main() -> ExitCode {
     println!(
         "files {} (not parsed {failed}), {mb:.2} MB, {seconds:.3} s, {:.2} MB/s, chunks {chunks}, symbols {symbols}",
         files.len(),
+        mb / seconds
+    );
+    let started = Instant::now();
+    let mut tokens = Vec::new();
+    let mut token_count = 0usize;
+    for (_, content) in &files {
+        tokens.clear();
+        grove_syntax::lexical_tokens(content, &mut tokens);
+        token_count += tokens.len();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "lexical_tokens: {token_count} tokens, {seconds:.3} s, {:.1} MB/s",
         mb / seconds
     );
     ExitCode::SUCCESS

@@ -81,7 +81,9 @@ fn compiled_query(lang: Lang, grammar: &Grammar) -> Option<&'static CompiledQuer
 
 /// Compiles a tags query and checks its capture names.
 pub(crate) fn compile_query_checked(lang: Lang) -> Result<(), String> {
-    let grammar = lang.grammar().ok_or_else(|| format!("{lang} is not compiled in"))?;
+    let grammar = lang
+        .grammar()
+        .ok_or_else(|| format!("{lang} is not compiled in"))?;
     compile_query(&grammar).map(|_| ())
 }
 
@@ -113,14 +115,20 @@ thread_local! {
 
 /// Parses `content` and returns its definitions sorted by start (outer
 /// before inner), with parents, containers and paths filled in.
-pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<Vec<Def>, ParseFailure> {
+pub(crate) fn extract(
+    lang: Lang,
+    grammar: &Grammar,
+    content: &[u8],
+) -> Result<Vec<Def>, ParseFailure> {
     if content.len() > MAX_PARSE_BYTES {
         return Err(ParseFailure::TooLarge);
     }
     let query = compiled_query(lang, grammar).ok_or(ParseFailure::BadQuery)?;
     let tree = PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
-        parser.set_language(&grammar.language).map_err(|_| ParseFailure::BadQuery)?;
+        parser
+            .set_language(&grammar.language)
+            .map_err(|_| ParseFailure::BadQuery)?;
         let started = Instant::now();
         let mut over_budget = |_: &tree_sitter::ParseState| {
             if started.elapsed() > PARSE_TIME_BUDGET {
@@ -131,7 +139,13 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
         };
         let len = content.len();
         let tree = parser.parse_with_options(
-            &mut |offset, _| if offset < len { &content[offset..] } else { &[] },
+            &mut |offset, _| {
+                if offset < len {
+                    &content[offset..]
+                } else {
+                    &[]
+                }
+            },
             None,
             Some(ParseOptions::new().progress_callback(&mut over_budget)),
         );
@@ -180,7 +194,9 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
                 Role::Ignored => {}
             }
         }
-        let (Some((node, kind)), Some(name)) = (def, name) else { continue };
+        let (Some((node, kind)), Some(name)) = (def, name) else {
+            continue;
+        };
         if name.is_empty() {
             continue;
         }
@@ -196,7 +212,13 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
         });
     }
     // Outer definitions first; for the same range the first pattern wins.
-    raws.sort_by(|a, b| (a.start, std::cmp::Reverse(a.end), a.pattern).cmp(&(b.start, std::cmp::Reverse(b.end), b.pattern)));
+    raws.sort_by(|a, b| {
+        (a.start, std::cmp::Reverse(a.end), a.pattern).cmp(&(
+            b.start,
+            std::cmp::Reverse(b.end),
+            b.pattern,
+        ))
+    });
     raws.dedup_by(|later, first| later.start == first.start && later.end == first.end);
 
     let mut defs: Vec<Def> = Vec::with_capacity(raws.len());
@@ -230,8 +252,15 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
         scope.extend(raw.containers.iter().map(String::as_str));
         if kind == SymbolKind::Function && !raw.containers.is_empty() {
             // `void Foo::bar() {}` is a method of Foo, `Foo::Foo()` its constructor.
-            let owner = raw.containers.last().map(|c| c.rsplit("::").next().unwrap_or(c));
-            kind = if owner == Some(raw.name.as_str()) { SymbolKind::Constructor } else { SymbolKind::Method };
+            let owner = raw
+                .containers
+                .last()
+                .map(|c| c.rsplit("::").next().unwrap_or(c));
+            kind = if owner == Some(raw.name.as_str()) {
+                SymbolKind::Constructor
+            } else {
+                SymbolKind::Method
+            };
         }
         let is_constructor = match lang {
             Lang::JavaScript | Lang::TypeScript | Lang::Tsx => raw.name == "constructor",
@@ -332,7 +361,9 @@ fn leading_start(node: Node, content: &[u8], rules: &AttachRules) -> usize {
             break;
         }
         let gap = &content[s.end_byte().min(start)..start];
-        if gap.iter().filter(|&&b| b == b'\n').count() > 1 || !gap.iter().all(u8::is_ascii_whitespace) {
+        if gap.iter().filter(|&&b| b == b'\n').count() > 1
+            || !gap.iter().all(u8::is_ascii_whitespace)
+        {
             break;
         }
         let text = &content[s.start_byte()..s.end_byte()];
@@ -350,13 +381,19 @@ fn leading_start(node: Node, content: &[u8], rules: &AttachRules) -> usize {
 
 /// Whether only spaces and tabs precede `at` on its line.
 pub(crate) fn starts_line(content: &[u8], at: usize) -> bool {
-    content[..at].iter().rev().take_while(|&&b| b != b'\n').all(|&b| b == b' ' || b == b'\t')
+    content[..at]
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b'\n')
+        .all(|&b| b == b' ' || b == b'\t')
 }
 
 /// A node's text as a one-line name: lossy UTF-8, whitespace collapsed,
 /// capped at [`MAX_NAME_BYTES`].
 fn node_text(node: Node, content: &[u8]) -> String {
-    let bytes = content.get(node.start_byte()..node.end_byte()).unwrap_or(&[]);
+    let bytes = content
+        .get(node.start_byte()..node.end_byte())
+        .unwrap_or(&[]);
     let lossy = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(lossy.len().min(MAX_NAME_BYTES));
     for word in lossy.split_whitespace() {

@@ -56,8 +56,8 @@ impl Lang {
             b"go" => Lang::Go,
             b"java" => Lang::Java,
             b"c" | b"h" => Lang::C,
-            b"cc" | b"cpp" | b"cxx" | b"c++" | b"hpp" | b"hh" | b"hxx" | b"h++" | b"ipp" | b"tpp"
-            | b"inl" => Lang::Cpp,
+            b"cc" | b"cpp" | b"cxx" | b"c++" | b"hpp" | b"hh" | b"hxx" | b"h++" | b"ipp"
+            | b"tpp" | b"inl" => Lang::Cpp,
             _ => return None,
         })
     }

@@ -67,6 +67,10 @@
 //! (letters and digits) cost one token per four bytes rounded up, other
 //! ASCII punctuation one each, non-ASCII characters one each, whitespace
 //! nothing. It never undercounts a split: pieces sum to at least the whole.
+//! Against all-MiniLM-L6-v2's WordPiece it overestimates slightly (estimate /
+//! actual = 1.02 on git's C, 1.03 on grove's Rust and git's shell scripts;
+//! `tools/calibrate_tokens.py`), so a 256 budget fits a 256-token model
+//! once the two special tokens are allowed for by a margin.
 
 mod chunk;
 mod defs;
@@ -189,14 +193,20 @@ pub fn analyze(path: &[u8], content: &[u8], limits: &ChunkLimits) -> FileSyntax 
             container: d.container,
         })
         .collect();
-    FileSyntax { outcome, symbols, chunks }
+    FileSyntax {
+        outcome,
+        symbols,
+        chunks,
+    }
 }
 
 /// The text to embed for `chunk`: a header line `"<path> :: <symbol>"` (or
 /// just the path) and the chunk's bytes, as lossy UTF-8. A chunk outside
 /// `content` yields the header alone.
 pub fn chunk_text(path: &[u8], content: &[u8], chunk: &Chunk) -> String {
-    let body = content.get(chunk.start_byte as usize..chunk.end_byte as usize).unwrap_or(&[]);
+    let body = content
+        .get(chunk.start_byte as usize..chunk.end_byte as usize)
+        .unwrap_or(&[]);
     let path = String::from_utf8_lossy(path);
     let mut text = String::with_capacity(path.len() + body.len() + 32);
     text.push_str(&path);

@@ -24,13 +24,21 @@ fn render(syntax: &grove_syntax::FileSyntax) -> String {
         );
     }
     for c in &syntax.chunks {
-        let _ = writeln!(out, "chunk lines {}-{} {}", c.start_line, c.end_line, c.symbol.as_deref().unwrap_or("-"));
+        let _ = writeln!(
+            out,
+            "chunk lines {}-{} {}",
+            c.start_line,
+            c.end_line,
+            c.symbol.as_deref().unwrap_or("-")
+        );
     }
     out
 }
 
 fn check(file: &str, lang: Lang) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(file);
     let content = std::fs::read(&path).expect("fixture exists");
     let limits = ChunkLimits::default();
     let syntax = analyze(file.as_bytes(), &content, &limits);
@@ -42,51 +50,64 @@ fn check(file: &str, lang: Lang) {
         std::fs::write(&expected_path, &actual).expect("write expectation");
         return;
     }
-    let expected = std::fs::read_to_string(&expected_path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with GROVE_BLESS=1 to create it)", expected_path.display()));
+    let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with GROVE_BLESS=1 to create it)",
+            expected_path.display()
+        )
+    });
     assert_eq!(actual, expected, "{file}: symbols or chunks changed");
 }
 
+#[cfg(feature = "lang-rust")]
 #[test]
 fn rust_fixture() {
     check("shapes.rs", Lang::Rust);
 }
 
+#[cfg(feature = "lang-python")]
 #[test]
 fn python_fixture() {
     check("inventory.py", Lang::Python);
 }
 
+#[cfg(feature = "lang-javascript")]
 #[test]
 fn javascript_fixture() {
     check("router.js", Lang::JavaScript);
 }
 
+#[cfg(feature = "lang-typescript")]
 #[test]
 fn typescript_fixture() {
     check("store.ts", Lang::TypeScript);
 }
 
+#[cfg(feature = "lang-typescript")]
 #[test]
 fn tsx_fixture() {
     check("panel.tsx", Lang::Tsx);
 }
 
+#[cfg(feature = "lang-go")]
 #[test]
 fn go_fixture() {
     check("cache.go", Lang::Go);
 }
 
+#[cfg(feature = "lang-java")]
 #[test]
 fn java_fixture() {
     check("Account.java", Lang::Java);
 }
 
+#[cfg(feature = "lang-c")]
 #[test]
 fn c_fixture() {
     check("buffer.c", Lang::C);
 }
 
+#[cfg(feature = "lang-cpp")]
 #[test]
 fn cpp_fixture() {
     check("matrix.cpp", Lang::Cpp);

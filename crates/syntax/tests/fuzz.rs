@@ -7,8 +7,9 @@ mod common;
 use grove_syntax::{analyze, lexical_tokens, symbol_match_score, ChunkLimits};
 use proptest::prelude::*;
 
-const PATHS: [&str; 10] =
-    ["a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp", "a.txt"];
+const PATHS: [&str; 10] = [
+    "a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp", "a.txt",
+];
 
 const FIXTURES: [&str; 9] = [
     "shapes.rs",
@@ -23,13 +24,22 @@ const FIXTURES: [&str; 9] = [
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }
 
 fn limits() -> impl Strategy<Value = ChunkLimits> {
-    (8usize..400, 0usize..100, 0usize..50, 0usize..10).prop_map(|(max_tokens, min_tokens, window_lines, overlap_lines)| {
-        ChunkLimits { max_tokens, min_tokens, window_lines, overlap_lines }
-    })
+    (8usize..400, 0usize..100, 0usize..50, 0usize..10).prop_map(
+        |(max_tokens, min_tokens, window_lines, overlap_lines)| ChunkLimits {
+            max_tokens,
+            min_tokens,
+            window_lines,
+            overlap_lines,
+        },
+    )
 }
 
 proptest! {
