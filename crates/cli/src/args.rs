@@ -22,6 +22,9 @@ const EXAMPLES: &str = "Examples:
   grove apply wip --patch change.diff        a snapshot of HEAD + a patch, on no disk
   grove search --rev wip 'fn new_api'        ... and search it
   grove index --branches '*'                 index every local branch
+  grove symbols parse_expr --kind function   definitions by name (exact, prefix, fuzzy)
+  grove index --semantic                     embed HEAD's chunks (slow on a CPU; resumable)
+  grove find 'where do we retry failed connections'   hybrid lexical + semantic search
   grove check                                verify the index";
 
 #[derive(Args, Debug)]
@@ -32,6 +35,10 @@ pub struct Global {
     /// Where the index lives (default: <git-dir>/grove).
     #[arg(long, global = true, value_name = "DIR", env = "GROVE_INDEX_DIR")]
     pub index_dir: Option<PathBuf>,
+    /// Embedding model directory (config.json, tokenizer.json, model.safetensors) for
+    /// `find` and `index --semantic`; default: $GROVE_MODEL_DIR, then the Hugging Face cache.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -55,6 +62,70 @@ pub enum Command {
     Gc(GcArgs),
     /// Merge small delta segments and reclaim dead documents now.
     Compact,
+    /// Find definitions (functions, types, ...) by name: exact, then prefix, then fuzzy.
+    Symbols(SymbolsArgs),
+    /// Find code by meaning or identifiers: BM25 + embeddings, fused (see --mode).
+    Find(FindArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SymbolsArgs {
+    /// A name, a prefix, or letters in order (fuzzy).
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    /// The revision or snapshot (default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The working tree as it is now.
+    #[arg(long, conflicts_with = "rev")]
+    pub worktree: bool,
+    /// Only this kind (repeatable): function, method, class, struct, enum, interface, trait, ...
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// At most this many results.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// JSON Lines, one object per symbol.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FindModeArg {
+    Lexical,
+    Dense,
+    Hybrid,
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// Natural language, identifiers, or both.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    /// The revision or snapshot (default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The working tree as it is now.
+    #[arg(long, conflicts_with = "rev")]
+    pub worktree: bool,
+    /// Number of results.
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 10)]
+    pub k: usize,
+    /// One result per file (best chunk), paths only unless --budget.
+    #[arg(long)]
+    pub files: bool,
+    /// Assemble at most this many tokens of text (for agents); later results are cut.
+    #[arg(long, value_name = "TOKENS")]
+    pub budget: Option<usize>,
+    /// lexical (BM25 over identifier-split terms), dense (embeddings) or hybrid (both, fused).
+    #[arg(long, value_enum, default_value_t = FindModeArg::Hybrid)]
+    pub mode: FindModeArg,
+    /// At most this many results from one file.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub per_file: usize,
+    /// JSON Lines: one object per result, then a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +226,9 @@ pub struct IndexArgs {
     /// Print the time spent in each phase.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Also embed the revisions' chunks for `grove find` (slow on a CPU; Ctrl-C keeps what is done).
+    #[arg(long)]
+    pub semantic: bool,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ mod args;
 mod lifecycle;
 mod output;
 mod progress;
+mod semantic;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -42,7 +43,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
     };
-    let mut opts = EngineOptions { index_dir: cli.global.index_dir.clone(), ..Default::default() };
+    let mut opts = EngineOptions {
+        index_dir: cli.global.index_dir.clone(),
+        model_dir: cli.global.model_dir.clone(),
+        ..Default::default()
+    };
     match cli.command {
         Command::Index(a) => {
             opts.index.max_file_size = a.max_filesize.0;
@@ -98,6 +103,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Symbols(a) => semantic::symbols(&Engine::open(&repo_dir, opts)?, &a),
+        Command::Find(a) => semantic::find(&Engine::open(&repo_dir, opts)?, &a),
         Command::Check => {
             let engine = Engine::open(&repo_dir, opts)?;
             let r = engine.check()?;
@@ -143,6 +150,9 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
         for (name, d) in &s.phases {
             eprintln!("  {name:<16} {:>8.1} ms", d.as_secs_f64() * 1000.0);
         }
+    }
+    if a.semantic {
+        return semantic::semantic_index(engine, &revs);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -237,3 +237,10 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+/// Writes a finished buffer to stdout; a closed pipe ends quietly.
+pub fn write_or_quiet(buf: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(buf).or_else(broken_pipe_ok)?;
+    out.flush().or_else(broken_pipe_ok)
+}

@@ -18,10 +18,14 @@ use grove_segment::Segment;
 use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, RefKind, Repo, VcsError};
 
+mod semantic;
 mod states;
 
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
+pub use semantic::{FindHit, FindMode, FindOptions, FindOutput, SemanticSummary, SymbolHit, SymbolQuery, SYNTAX_VERSION};
+pub use grove_search::rank::QueryShape;
+pub use grove_syntax::SymbolKind;
 pub use states::{name_ref, ApplyReport, ListEntry, WORKTREE_NAME};
 pub use grove_search as search;
 
@@ -45,6 +49,12 @@ pub enum EngineError {
     Patch(#[from] grove_patch::PatchError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    SemIndex(#[from] grove_semindex::SemIndexError),
+    /// The embedding model is missing or failed (the message says how to
+    /// provide one); only semantic commands need it.
+    #[error("{0}")]
+    Model(String),
 }
 
 /// How long unreferenced files are kept for readers that may still use them.
@@ -55,6 +65,9 @@ pub struct EngineOptions {
     /// Where the index lives; default `<git-dir>/grove`.
     pub index_dir: Option<PathBuf>,
     pub index: IndexOptions,
+    /// Embedding model directory (`--model-dir`); else GROVE_MODEL_DIR,
+    /// the Hugging Face cache, or a download (see grove-embed).
+    pub model_dir: Option<PathBuf>,
 }
 
 /// What the user asked to search or index.
@@ -88,6 +101,8 @@ pub struct Engine {
     repo: Repo,
     index_dir: PathBuf,
     opts: EngineOptions,
+    /// Loaded on first semantic use; the error is kept to report it again.
+    model: std::sync::OnceLock<Result<Arc<dyn grove_embed::Embedder>, String>>,
 }
 
 impl Engine {
@@ -98,7 +113,7 @@ impl Engine {
             Some(d) => d.clone(),
             None => repo.git_dir().join("grove"),
         };
-        Ok(Engine { repo, index_dir, opts })
+        Ok(Engine { repo, index_dir, opts, model: std::sync::OnceLock::new() })
     }
 
     pub fn index_dir(&self) -> &Path {

@@ -79,6 +79,11 @@ mod lang;
 mod matcher;
 mod tokens;
 
+/// Version of the analysis rules (queries, chunking, token estimate,
+/// lexical tokens). Stored results carry it; bump it whenever any of these
+/// changes what `analyze` or `lexical_tokens` returns for some input.
+pub const RULES_VERSION: u32 = 1;
+
 pub use kind::SymbolKind;
 pub use lang::Lang;
 pub use matcher::{symbol_match_score, MatchKind};

@@ -1,0 +1,795 @@
+//! Symbols, semantic and hybrid retrieval over any snapshot.
+//!
+//! The side index (grove-semindex) is filled lazily and shared by every
+//! revision: a blob is analysed once per language (symbols, chunks, term
+//! bags), and a chunk is embedded once per (model, path, text). A revision's
+//! retrieval is then a scan over its live blobs' records: BM25 over term bags,
+//! an exact int8 vector scan, weighted reciprocal rank fusion, and merging of
+//! adjacent and duplicate chunks.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use grove_base::ContentId;
+use grove_embed::{Embedder, TextRole};
+use grove_manifest::{DocRef, Snapshot};
+use grove_search::rank::{self, LexicalDoc, QueryShape};
+use grove_segment::Segment;
+use grove_semindex::{
+    put_syntax_file, put_vector_file, term_hash, BlobSyntax, ChunkKey, ChunkRec, SemIndex, SymbolRec,
+    SyntaxFileWriter, SyntaxKey, VectorFileWriter,
+};
+use grove_store::{ObjectId, Store};
+use grove_syntax::{ChunkLimits, Lang, SymbolKind};
+
+use crate::{Engine, EngineError, Progress, ResolvedRev};
+
+/// Version of what a syntax record holds: bump when chunking, symbol
+/// extraction or lexical tokenization changes, so old records are recomputed.
+pub const SYNTAX_VERSION: u32 = 1 + 1000 * grove_syntax::RULES_VERSION;
+
+/// Syntax files are cut at about this much encoded data.
+const SYNTAX_FILE_BYTES: usize = 16 << 20;
+/// Vectors are written to a new file every this many chunks while embedding,
+/// so an interrupted run keeps its finished work.
+const VECTOR_FLUSH: usize = 2048;
+/// Files larger than this get lexical chunks but no embeddings (generated
+/// data would cost minutes of model time and add noise).
+const MAX_EMBED_FILE_BYTES: u64 = 512 << 10;
+
+/// One file of a revision, as semantic retrieval sees it.
+#[derive(Clone)]
+struct LiveFile {
+    path: Vec<u8>,
+    content: ContentId,
+    lang: u8,
+    segment: ObjectId,
+    doc: u32,
+    size: u64,
+}
+
+/// A revision's live files and their syntax records.
+struct RevSyntax {
+    files: Vec<LiveFile>,
+    records: Vec<Arc<BlobSyntax>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolHit {
+    pub path: Vec<u8>,
+    pub name: String,
+    pub kind: &'static str,
+    pub container: Option<String>,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub match_kind: &'static str,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SymbolQuery {
+    pub query: String,
+    /// Only these kinds (empty: all).
+    pub kinds: Vec<SymbolKind>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FindMode {
+    Lexical,
+    Dense,
+    #[default]
+    Hybrid,
+}
+
+#[derive(Clone, Debug)]
+pub struct FindOptions {
+    pub mode: FindMode,
+    /// Results to return.
+    pub k: usize,
+    /// Aggregate per file.
+    pub files: bool,
+    /// Token budget for the assembled text (None: each hit's text in full).
+    pub budget: Option<usize>,
+    /// At most this many hits per file.
+    pub per_file: usize,
+    /// Chunks without a vector are embedded on the fly up to this many
+    /// (a working-tree or patch state); beyond, they rank lexically only.
+    pub embed_on_the_fly: usize,
+}
+
+impl Default for FindOptions {
+    fn default() -> Self {
+        FindOptions { mode: FindMode::Hybrid, k: 10, files: false, budget: None, per_file: 3, embed_on_the_fly: 512 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindHit {
+    pub path: Vec<u8>,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub symbol: Option<String>,
+    pub score: f32,
+    /// 1-based ranks in the first-stage lists (None: not in that list).
+    pub lexical_rank: Option<u32>,
+    pub dense_rank: Option<u32>,
+    /// The chunk's text (empty with `files`); cut to the budget if set.
+    pub text: String,
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FindOutput {
+    pub hits: Vec<FindHit>,
+    pub mode: FindMode,
+    pub shape: QueryShape,
+    /// Live chunks of the revision.
+    pub chunks: usize,
+    /// Live chunks that had no vector and were ranked lexically only.
+    pub unembedded: usize,
+    /// Estimated tokens of text returned.
+    pub tokens: usize,
+    /// Results left out because the budget was spent.
+    pub budget_exhausted: bool,
+}
+
+/// What `grove index --semantic` did.
+#[derive(Clone, Debug, Default)]
+pub struct SemanticSummary {
+    pub revisions: usize,
+    pub files_analysed: usize,
+    pub chunks: usize,
+    pub embedded: usize,
+    pub tokens: usize,
+    pub seconds: f64,
+    pub interrupted: bool,
+    pub model: String,
+}
+
+/// The language part of a syntax key. A language whose grammar this build
+/// lacks is analysed as plain text and keyed as such, so a build that has
+/// it recomputes the record instead of reusing line windows.
+fn lang_code(path: &[u8]) -> u8 {
+    Lang::from_path(path).filter(|l| l.compiled_in()).map_or(0, |l| l.code())
+}
+
+/// Stored outcome codes (see docs/format.md).
+fn outcome_code(o: grove_syntax::ParseOutcome) -> u8 {
+    use grove_syntax::ParseOutcome::*;
+    match o {
+        PlainText => 0,
+        Parsed(_) => 1,
+        NotCompiledIn(_) => 2,
+        Failed(_) => 3,
+    }
+}
+
+/// blake3(symbol ‖ 0xff ‖ bytes), truncated: what the chunk's text is made of,
+/// path aside (see `ChunkKey`).
+fn text_hash(symbol: &str, bytes: &[u8]) -> [u8; 16] {
+    let mut h = blake3::Hasher::new();
+    h.update(symbol.as_bytes());
+    h.update(&[0xff]);
+    h.update(bytes);
+    h.finalize().as_bytes()[..16].try_into().unwrap()
+}
+
+/// Term bag of a text: (term hash, frequency) sorted, and the total count.
+fn term_bag(text: &[u8], scratch: &mut Vec<String>) -> (Vec<(u32, u16)>, u32) {
+    scratch.clear();
+    grove_syntax::lexical_tokens(text, scratch);
+    let mut hashes: Vec<u32> = scratch.iter().map(|t| term_hash(t)).collect();
+    hashes.sort_unstable();
+    let mut bag: Vec<(u32, u16)> = Vec::new();
+    for h in &hashes {
+        match bag.last_mut() {
+            Some((t, f)) if t == h => *f = f.saturating_add(1),
+            _ => bag.push((*h, 1)),
+        }
+    }
+    (bag, hashes.len() as u32)
+}
+
+/// Tokens reserved for the path in each chunk's header. Records are shared
+/// by every path holding the blob, so chunking must not depend on the path
+/// itself, only on its language.
+const PATH_TOKEN_ALLOWANCE: usize = 12;
+
+/// Analyses one blob into its stored record: as a file of `path`'s
+/// language, under a stand-in name so that the result is the same for
+/// every path with that language (see `PATH_TOKEN_ALLOWANCE`).
+fn analyse(path: &[u8], content: &[u8]) -> BlobSyntax {
+    let stand_in: Vec<u8> = match (lang_code(path), path.iter().rposition(|&b| b == b'.')) {
+        (0, _) | (_, None) => b"_".to_vec(),
+        (_, Some(dot)) => [b"_", &path[dot..]].concat(),
+    };
+    let mut limits = ChunkLimits::default();
+    limits.max_tokens -= PATH_TOKEN_ALLOWANCE;
+    let fs = grove_syntax::analyze(&stand_in, content, &limits);
+    let mut scratch = Vec::new();
+    let symbols = fs
+        .symbols
+        .iter()
+        .map(|s| SymbolRec {
+            name: s.name.clone(),
+            kind: s.kind.code(),
+            container: s.container.clone().unwrap_or_default(),
+            start_line: s.start_line,
+            end_line: s.end_line,
+            start_byte: s.start_byte,
+            end_byte: s.end_byte,
+        })
+        .collect();
+    let chunks = fs
+        .chunks
+        .iter()
+        .map(|c| {
+            let bytes = content.get(c.start_byte as usize..c.end_byte as usize).unwrap_or(&[]);
+            let symbol = c.symbol.clone().unwrap_or_default();
+            let (terms, length) = term_bag(bytes, &mut scratch);
+            ChunkRec {
+                start_byte: c.start_byte,
+                end_byte: c.end_byte,
+                start_line: c.start_line,
+                end_line: c.end_line,
+                text_hash: text_hash(&symbol, bytes),
+                symbol,
+                length,
+                terms,
+            }
+        })
+        .collect();
+    BlobSyntax { outcome: outcome_code(fs.outcome), symbols, chunks }
+}
+
+/// The text a chunk is embedded as: a header naming the path and symbol,
+/// then the chunk's bytes.
+fn embed_text(path: &[u8], content: &[u8], c: &ChunkRec) -> String {
+    let chunk = grove_syntax::Chunk {
+        start_byte: c.start_byte,
+        end_byte: c.end_byte,
+        start_line: c.start_line,
+        end_line: c.end_line,
+        symbol: (!c.symbol.is_empty()).then(|| c.symbol.clone()),
+    };
+    grove_syntax::chunk_text(path, content, &chunk)
+}
+
+impl Engine {
+    /// The embedding model, loaded on first use. Its absence is an error
+    /// only for the commands that need it.
+    pub fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
+        let loaded = self.model.get_or_init(|| {
+            let (dir, _source) =
+                grove_embed::resolve_model_dir(self.opts.model_dir.as_deref()).map_err(|e| e.to_string())?;
+            grove_embed::load_model(&dir).map(Arc::from).map_err(|e| e.to_string())
+        });
+        loaded.clone().map_err(EngineError::Model)
+    }
+
+    /// Live files of a snapshot (indexed text files, binary and skipped
+    /// files aside) with their syntax records, analysing blobs not seen yet.
+    fn rev_syntax(
+        &self,
+        store: &Store,
+        sem: &mut SemIndex,
+        snap: &Snapshot,
+        progress: &dyn Progress,
+    ) -> Result<RevSyntax, EngineError> {
+        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        let mut files = Vec::new();
+        for e in &snap.entries {
+            let DocRef::Indexed { segment, doc } = e.doc else { continue };
+            let seg_id = snap.segments[segment as usize];
+            let seg = match segments.get(&seg_id) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = grove_indexer::open_segment(store, seg_id)?;
+                    segments.insert(seg_id, s.clone());
+                    s
+                }
+            };
+            let d = seg.doc(doc);
+            files.push(LiveFile {
+                lang: lang_code(&e.path),
+                path: e.path.clone(),
+                content: d.content_id,
+                segment: seg_id,
+                doc,
+                size: d.size,
+            });
+        }
+        // Analyse each missing (blob, language) once, in parallel.
+        let mut missing: Vec<usize> = Vec::new();
+        let mut seen: HashSet<SyntaxKey> = HashSet::new();
+        for (i, f) in files.iter().enumerate() {
+            let key = SyntaxKey { content: f.content, lang: f.lang };
+            if seen.insert(key) && !sem.has_syntax(&key) {
+                missing.push(i);
+            }
+        }
+        if !missing.is_empty() {
+            progress.start("analysing files", missing.len() as u64);
+            use rayon::prelude::*;
+            for batch in missing.chunks(4096) {
+                let recs: Vec<Result<(SyntaxKey, BlobSyntax), EngineError>> = batch
+                    .par_iter()
+                    .map(|&i| {
+                        let f = &files[i];
+                        let mut buf = Vec::new();
+                        segments[&f.segment]
+                            .content_into(f.doc, &mut buf)
+                            .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                        let rec = analyse(&f.path, &buf);
+                        progress.inc(1);
+                        Ok((SyntaxKey { content: f.content, lang: f.lang }, rec))
+                    })
+                    .collect();
+                let mut w = SyntaxFileWriter::new(SYNTAX_VERSION);
+                for r in recs {
+                    let (key, rec) = r?;
+                    w.add(key, &rec);
+                    if w.bytes() >= SYNTAX_FILE_BYTES {
+                        let full = std::mem::replace(&mut w, SyntaxFileWriter::new(SYNTAX_VERSION));
+                        sem.add_syntax_file(put_syntax_file(store, full)?);
+                    }
+                }
+                if !w.is_empty() {
+                    sem.add_syntax_file(put_syntax_file(store, w)?);
+                }
+            }
+            progress.finish();
+        }
+        let mut cache: HashMap<SyntaxKey, Arc<BlobSyntax>> = HashMap::new();
+        let mut records = Vec::with_capacity(files.len());
+        for f in &files {
+            let key = SyntaxKey { content: f.content, lang: f.lang };
+            let rec = match cache.get(&key) {
+                Some(r) => r.clone(),
+                None => {
+                    let r = Arc::new(sem.syntax(&key).ok_or_else(|| {
+                        EngineError::Invalid(format!(
+                            "syntax record of {} is unreadable; run `grove check`",
+                            grove_base::lossy(&f.path)
+                        ))
+                    })?);
+                    cache.insert(key, r.clone());
+                    r
+                }
+            };
+            records.push(rec);
+        }
+        Ok(RevSyntax { files, records })
+    }
+
+    fn open_semantic(&self, rev: &ResolvedRev, progress: &dyn Progress) -> Result<(Store, SemIndex, Snapshot), EngineError> {
+        let id = self.snapshot_of(rev, progress)?;
+        let store = self.store_for_writing()?;
+        let snap = Snapshot::load(&store, id)?;
+        let sem = SemIndex::open(&store, SYNTAX_VERSION)?;
+        Ok((store, sem, snap))
+    }
+
+    /// `grove symbols QUERY`: definitions matching by name (exact, then
+    /// prefix, then fuzzy), best first.
+    pub fn symbols(&self, rev: &ResolvedRev, q: &SymbolQuery, progress: &dyn Progress) -> Result<Vec<SymbolHit>, EngineError> {
+        let (store, mut sem, snap) = self.open_semantic(rev, progress)?;
+        let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        let mut hits: Vec<(grove_syntax::MatchKind, u32, SymbolHit)> = Vec::new();
+        for (f, rec) in rs.files.iter().zip(&rs.records) {
+            for s in &rec.symbols {
+                let Some(kind) = SymbolKind::from_code(s.kind) else { continue };
+                if !q.kinds.is_empty() && !q.kinds.contains(&kind) {
+                    continue;
+                }
+                let Some((mk, score)) = grove_syntax::symbol_match_score(&q.query, &s.name) else { continue };
+                hits.push((
+                    mk,
+                    score,
+                    SymbolHit {
+                        path: f.path.clone(),
+                        name: s.name.clone(),
+                        kind: kind.as_str(),
+                        container: (!s.container.is_empty()).then(|| s.container.clone()),
+                        start_line: s.start_line,
+                        end_line: s.end_line,
+                        match_kind: match mk {
+                            grove_syntax::MatchKind::Exact => "exact",
+                            grove_syntax::MatchKind::Prefix => "prefix",
+                            grove_syntax::MatchKind::Fuzzy => "fuzzy",
+                        },
+                    },
+                ));
+            }
+        }
+        hits.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.1.cmp(&a.1))
+                .then(a.2.path.cmp(&b.2.path))
+                .then(a.2.start_line.cmp(&b.2.start_line))
+        });
+        hits.truncate(if q.limit == 0 { usize::MAX } else { q.limit });
+        Ok(hits.into_iter().map(|h| h.2).collect())
+    }
+
+    /// Embeds the chunks of `revs` that have no vector yet. Stops between
+    /// batches when `stop` is set; finished vectors are kept either way.
+    pub fn index_semantic(
+        &self,
+        revs: &[ResolvedRev],
+        progress: &dyn Progress,
+        stop: &AtomicBool,
+    ) -> Result<SemanticSummary, EngineError> {
+        let started = std::time::Instant::now();
+        let embedder = self.embedder()?;
+        let model = embedder.identity().0;
+        let mut summary = SemanticSummary { model: embedder.name().to_string(), ..Default::default() };
+        let mut todo: Vec<(ChunkKey, Arc<BlobSyntax>, usize, LiveFile)> = Vec::new();
+        let mut queued: HashSet<ChunkKey> = HashSet::new();
+        let store = self.store_for_writing()?;
+        let mut sem = SemIndex::open(&store, SYNTAX_VERSION)?;
+        for rev in revs {
+            let id = self.snapshot_of(rev, progress)?;
+            let snap = Snapshot::load(&store, id)?;
+            let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+            summary.revisions += 1;
+            summary.files_analysed += rs.files.len();
+            for (f, rec) in rs.files.into_iter().zip(rs.records) {
+                summary.chunks += rec.chunks.len();
+                if f.size > MAX_EMBED_FILE_BYTES {
+                    continue;
+                }
+                for (ci, c) in rec.chunks.iter().enumerate() {
+                    let key = ChunkKey::new(&model, &f.path, &c.text_hash);
+                    if sem.vector(&model, &key).is_none() && queued.insert(key) {
+                        todo.push((key, rec.clone(), ci, f.clone()));
+                    }
+                }
+            }
+        }
+        self.embed_chunks(&store, &mut sem, &*embedder, todo, progress, stop, &mut summary)?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn embed_chunks(
+        &self,
+        store: &Store,
+        sem: &mut SemIndex,
+        embedder: &dyn Embedder,
+        todo: Vec<(ChunkKey, Arc<BlobSyntax>, usize, LiveFile)>,
+        progress: &dyn Progress,
+        stop: &AtomicBool,
+        summary: &mut SemanticSummary,
+    ) -> Result<(), EngineError> {
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let model = embedder.identity().0;
+        progress.start("embedding chunks", todo.len() as u64);
+        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        let mut content: HashMap<(ObjectId, u32), Arc<Vec<u8>>> = HashMap::new();
+        for batch in todo.chunks(VECTOR_FLUSH) {
+            if stop.load(Ordering::Relaxed) {
+                summary.interrupted = true;
+                break;
+            }
+            let mut texts: Vec<String> = Vec::with_capacity(batch.len());
+            for (_, rec, ci, f) in batch {
+                let bytes = match content.get(&(f.segment, f.doc)) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let seg = match segments.get(&f.segment) {
+                            Some(s) => s.clone(),
+                            None => {
+                                let s = grove_indexer::open_segment(store, f.segment)?;
+                                segments.insert(f.segment, s.clone());
+                                s
+                            }
+                        };
+                        let mut buf = Vec::new();
+                        seg.content_into(f.doc, &mut buf)
+                            .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                        // Chunks of one file are queued together; keep only
+                        // the current file's bytes around.
+                        content.clear();
+                        let b = Arc::new(buf);
+                        content.insert((f.segment, f.doc), b.clone());
+                        b
+                    }
+                };
+                texts.push(embed_text(&f.path, &bytes, &rec.chunks[*ci]));
+            }
+            let mut w = VectorFileWriter::new(model, embedder.dim());
+            // Smaller embed calls inside a flush keep the progress bar moving
+            // and let an interrupt land within seconds.
+            let mut done = 0;
+            for sub in texts.chunks(128) {
+                if stop.load(Ordering::Relaxed) {
+                    summary.interrupted = true;
+                    break;
+                }
+                let refs: Vec<&str> = sub.iter().map(|s| s.as_str()).collect();
+                let vecs = embedder.embed(&refs, TextRole::Document).map_err(|e| EngineError::Model(e.to_string()))?;
+                for (j, v) in vecs.iter().enumerate() {
+                    let (scale, q) = grove_embed::quantize_i8(v);
+                    w.add(batch[done + j].0, scale, q);
+                }
+                summary.tokens += refs.iter().map(|t| grove_syntax::estimate_tokens(t.as_bytes())).sum::<usize>();
+                done += sub.len();
+                summary.embedded += sub.len();
+                progress.inc(sub.len() as u64);
+            }
+            if !w.is_empty() {
+                sem.add_vector_file(put_vector_file(store, w)?);
+            }
+            if summary.interrupted {
+                break;
+            }
+        }
+        progress.finish();
+        Ok(())
+    }
+
+    /// `grove find`: lexical, dense or hybrid retrieval over a revision.
+    pub fn find(&self, rev: &ResolvedRev, query: &str, opts: &FindOptions, progress: &dyn Progress) -> Result<FindOutput, EngineError> {
+        const FIRST_STAGE: usize = 300;
+        let (store, mut sem, snap) = self.open_semantic(rev, progress)?;
+        let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        // Flatten to one row per live chunk.
+        let mut rows: Vec<(u32, u32)> = Vec::new(); // (file, chunk)
+        for (fi, rec) in rs.records.iter().enumerate() {
+            for ci in 0..rec.chunks.len() {
+                rows.push((fi as u32, ci as u32));
+            }
+        }
+        let shape = rank::query_shape(query);
+        let mut out = FindOutput {
+            hits: Vec::new(),
+            mode: opts.mode,
+            shape,
+            chunks: rows.len(),
+            unembedded: 0,
+            tokens: 0,
+            budget_exhausted: false,
+        };
+        let lexical = if opts.mode != FindMode::Dense {
+            let mut scratch = Vec::new();
+            let mut path_bags: Vec<Vec<(u32, u16)>> = Vec::with_capacity(rs.files.len());
+            for f in &rs.files {
+                path_bags.push(term_bag(&f.path, &mut scratch).0);
+            }
+            let docs: Vec<LexicalDoc<'_>> = rows
+                .iter()
+                .map(|&(fi, ci)| {
+                    let c = &rs.records[fi as usize].chunks[ci as usize];
+                    LexicalDoc { body: &c.terms, body_len: c.length, path: &path_bags[fi as usize] }
+                })
+                .collect();
+            let (q, _) = term_bag(query.as_bytes(), &mut scratch);
+            let qterms: Vec<u32> = q.iter().flat_map(|&(t, f)| std::iter::repeat_n(t, f as usize)).collect();
+            rank::bm25(&qterms, &docs, FIRST_STAGE)
+        } else {
+            Vec::new()
+        };
+        let dense = if opts.mode != FindMode::Lexical {
+            let embedder = self.embedder()?;
+            let model = embedder.identity().0;
+            let keys: Vec<ChunkKey> = rows
+                .iter()
+                .map(|&(fi, ci)| {
+                    ChunkKey::new(&model, &rs.files[fi as usize].path, &rs.records[fi as usize].chunks[ci as usize].text_hash)
+                })
+                .collect();
+            // Embed a small number of missing chunks now (a working-tree or
+            // patch state touches a few files).
+            let missing: Vec<usize> = (0..rows.len())
+                .filter(|&i| rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES && sem.vector(&model, &keys[i]).is_none())
+                .collect();
+            if !missing.is_empty() && missing.len() <= opts.embed_on_the_fly {
+                let mut seen = HashSet::new();
+                let todo = missing
+                    .iter()
+                    .filter(|&&i| seen.insert(keys[i]))
+                    .map(|&i| {
+                        let (fi, ci) = rows[i];
+                        (keys[i], rs.records[fi as usize].clone(), ci as usize, rs.files[fi as usize].clone())
+                    })
+                    .collect();
+                let mut s = SemanticSummary::default();
+                self.embed_chunks(&store, &mut sem, &*embedder, todo, &crate::NoProgress, &AtomicBool::new(false), &mut s)?;
+            }
+            let qv = embedder
+                .embed(&[query], TextRole::Query)
+                .map_err(|e| EngineError::Model(e.to_string()))?
+                .pop()
+                .ok_or_else(|| EngineError::Model("the model returned no vector for the query".into()))?;
+            let (qscale, q8) = grove_embed::quantize_i8(&qv);
+            let mut unembedded = 0;
+            let vectors = keys.iter().enumerate().filter_map(|(i, k)| match sem.vector(&model, k) {
+                Some((s, v)) => Some((i as u32, s, v)),
+                None => {
+                    unembedded += 1;
+                    None
+                }
+            });
+            let r = rank::dense_scan(&q8, qscale, vectors, FIRST_STAGE);
+            out.unembedded = unembedded;
+            r
+        } else {
+            Vec::new()
+        };
+        let fused = match opts.mode {
+            FindMode::Lexical => lexical.clone(),
+            FindMode::Dense => dense.clone(),
+            FindMode::Hybrid => {
+                let (wl, wd) = rank::fusion_weights(shape);
+                rank::fuse(&[(wl, &lexical), (wd, &dense)], 60.0, 2 * FIRST_STAGE)
+            }
+        };
+        let rank_of = |list: &[(u32, f32)]| -> HashMap<u32, u32> {
+            list.iter().enumerate().map(|(r, &(d, _))| (d, r as u32 + 1)).collect()
+        };
+        let (lex_rank, dense_rank) = (rank_of(&lexical), rank_of(&dense));
+        let hits = self.assemble(&store, &rs, &rows, &fused, &lex_rank, &dense_rank, opts, &mut out)?;
+        out.hits = hits;
+        Ok(out)
+    }
+
+    /// Turns ranked chunk rows into results: adjacent chunks of a file
+    /// merged, duplicate texts at other paths dropped, a cap per file, then
+    /// text within the budget.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        store: &Store,
+        rs: &RevSyntax,
+        rows: &[(u32, u32)],
+        fused: &[(u32, f32)],
+        lex_rank: &HashMap<u32, u32>,
+        dense_rank: &HashMap<u32, u32>,
+        opts: &FindOptions,
+        out: &mut FindOutput,
+    ) -> Result<Vec<FindHit>, EngineError> {
+        struct Group {
+            file: u32,
+            start_byte: u32,
+            end_byte: u32,
+            start_line: u32,
+            end_line: u32,
+            symbol: String,
+            score: f32,
+            lex: Option<u32>,
+            dense: Option<u32>,
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut per_file: HashMap<u32, usize> = HashMap::new();
+        let mut seen_text: HashSet<[u8; 16]> = HashSet::new();
+        let k = opts.k.max(1);
+        for &(row, score) in fused {
+            let (fi, ci) = rows[row as usize];
+            let c = &rs.records[fi as usize].chunks[ci as usize];
+            if !seen_text.insert(c.text_hash) {
+                continue; // the same text at another path ranked higher
+            }
+            let (lex, dense) = (lex_rank.get(&row).copied(), dense_rank.get(&row).copied());
+            // Merge into an earlier hit of the same file that it touches.
+            if let Some(g) = groups
+                .iter_mut()
+                .find(|g| g.file == fi && c.start_line <= g.end_line + 1 && c.end_line + 1 >= g.start_line)
+            {
+                g.start_line = g.start_line.min(c.start_line);
+                g.end_line = g.end_line.max(c.end_line);
+                g.start_byte = g.start_byte.min(c.start_byte);
+                g.end_byte = g.end_byte.max(c.end_byte);
+                g.lex = min_opt(g.lex, lex);
+                g.dense = min_opt(g.dense, dense);
+                if g.symbol != c.symbol {
+                    g.symbol.clear();
+                }
+                continue;
+            }
+            if opts.files {
+                if per_file.contains_key(&fi) {
+                    continue;
+                }
+            } else if per_file.get(&fi).copied().unwrap_or(0) >= opts.per_file.max(1) {
+                continue;
+            }
+            *per_file.entry(fi).or_default() += 1;
+            groups.push(Group {
+                file: fi,
+                start_byte: c.start_byte,
+                end_byte: c.end_byte,
+                start_line: c.start_line,
+                end_line: c.end_line,
+                symbol: c.symbol.clone(),
+                score,
+                lex,
+                dense,
+            });
+            if groups.len() >= k && !opts.files {
+                break;
+            }
+            if opts.files && per_file.len() >= k {
+                break;
+            }
+        }
+        let mut budget_left = opts.budget.unwrap_or(usize::MAX);
+        let mut hits = Vec::with_capacity(groups.len());
+        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        for g in groups {
+            let f = &rs.files[g.file as usize];
+            let mut hit = FindHit {
+                path: f.path.clone(),
+                start_line: g.start_line,
+                end_line: g.end_line,
+                symbol: (!g.symbol.is_empty()).then_some(g.symbol),
+                score: g.score,
+                lexical_rank: g.lex,
+                dense_rank: g.dense,
+                text: String::new(),
+                truncated: false,
+            };
+            if !opts.files || opts.budget.is_some() {
+                if budget_left == 0 {
+                    out.budget_exhausted = true;
+                    break;
+                }
+                let seg = match segments.get(&f.segment) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = grove_indexer::open_segment(store, f.segment)?;
+                        segments.insert(f.segment, s.clone());
+                        s
+                    }
+                };
+                let mut buf = Vec::new();
+                seg.content_into(f.doc, &mut buf)
+                    .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                let (s, e) = if opts.files { (0, buf.len()) } else { (g.start_byte as usize, g.end_byte as usize) };
+                let text = buf.get(s..e.min(buf.len())).unwrap_or(&[]);
+                let (text, cut) = cut_to_tokens(text, budget_left);
+                let used = grove_syntax::estimate_tokens(text);
+                budget_left = budget_left.saturating_sub(used.max(1));
+                out.tokens += used;
+                hit.text = String::from_utf8_lossy(text).into_owned();
+                hit.truncated = cut;
+                if cut {
+                    out.budget_exhausted = true;
+                }
+            }
+            hits.push(hit);
+        }
+        Ok(hits)
+    }
+}
+
+fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// The longest prefix of `text`, cut at a line end, whose estimated tokens
+/// fit in `budget`; whether anything was cut.
+fn cut_to_tokens(text: &[u8], budget: usize) -> (&[u8], bool) {
+    if grove_syntax::estimate_tokens(text) <= budget {
+        return (text, false);
+    }
+    let mut end = 0;
+    let mut used = 0;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let t = grove_syntax::estimate_tokens(line);
+        if used + t > budget {
+            break;
+        }
+        used += t;
+        end += line.len();
+    }
+    (&text[..end], true)
+}
