@@ -109,8 +109,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = Engine::open(&repo_dir, opts)?;
             let r = engine.check()?;
             println!(
-                "checked {} refs, {} snapshots, {} segments; {} unreferenced objects",
-                r.refs, r.snapshots, r.segments, r.unreferenced
+                "checked {} refs, {} snapshots, {} segments, {} side-index files; {} unreferenced objects",
+                r.refs, r.snapshots, r.segments, r.side_files, r.unreferenced
             );
             if r.problems.is_empty() {
                 println!("index OK: {}", engine.index_dir().display());

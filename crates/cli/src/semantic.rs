@@ -1,7 +1,7 @@
 //! `grove symbols`, `grove find` and `grove index --semantic`: argument
 //! mapping and output (text and JSON Lines).
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;

@@ -426,6 +426,17 @@ impl Engine {
             .collect();
         report.segments = used_segments.len();
         report.problems.extend(seg_problems);
+        // The side index is a cache (damage only costs recomputation), but
+        // `check` still says what is wrong with it.
+        for kind in [Kind::Syntax, Kind::Vectors] {
+            let ids = store.list(kind)?;
+            report.side_files += ids.len();
+            let bad: Vec<String> = ids
+                .par_iter()
+                .filter_map(|id| store.verify_object(kind, *id).err().map(|e| format!("{e} (a cache: delete it and it is recomputed)")))
+                .collect();
+            report.problems.extend(bad);
+        }
         report.unreferenced = store.list(Kind::Segment)?.iter().filter(|s| !used_segments.contains(s)).count()
             + store.list(Kind::Snapshot)?.iter().filter(|s| !used_snapshots.contains(s)).count();
         Ok(report)
@@ -439,6 +450,8 @@ pub struct CheckReport {
     pub segments: usize,
     /// Complete objects no ref reaches (left by an interrupted run; harmless).
     pub unreferenced: usize,
+    /// Syntax and vector files (the semantic side index).
+    pub side_files: usize,
     pub problems: Vec<String>,
 }
 

@@ -261,9 +261,8 @@ impl Engine {
     /// only for the commands that need it.
     pub fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
         let loaded = self.model.get_or_init(|| {
-            let (dir, _source) =
-                grove_embed::resolve_model_dir(self.opts.model_dir.as_deref()).map_err(|e| e.to_string())?;
-            grove_embed::load_model(&dir).map(Arc::from).map_err(|e| e.to_string())
+            let found = grove_embed::resolve_model_dir(self.opts.model_dir.as_deref()).map_err(|e| e.to_string())?;
+            grove_embed::load_model(&found.dir).map(Arc::from).map_err(|e| e.to_string())
         });
         loaded.clone().map_err(EngineError::Model)
     }

@@ -330,6 +330,8 @@ pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
                         match kind {
                             Kind::Segment => report.segments_removed += 1,
                             Kind::Snapshot => report.snapshots_removed += 1,
+                            // Not swept here: the side index is a cache keyed by content.
+                            Kind::Syntax | Kind::Vectors => {}
                         }
                     }
                 } else {
