@@ -643,11 +643,12 @@ impl<'a> Indexer<'a> {
         let t = Instant::now();
         let bytes = writer.finish();
         summary.phases.push(("finish segment", t.elapsed()));
-        // A segment of moderate size waits to be written in one durable
-        // group with the snapshots that use it (two fsync rounds in all
-        // instead of two each); a big one is written now, keeping memory flat.
-        let seg_id = if bytes.len() <= DEFERRED_SEGMENT_BYTES {
+        // Segments wait (up to a bound on the memory they hold) to be written
+        // in one durable group with the snapshots that use them: two fsync
+        // rounds in all instead of two each. Past the bound, written now.
+        let seg_id = if unwritten.bytes + bytes.len() <= DEFERRED_SEGMENT_BYTES {
             let id = ObjectId::of(&bytes);
+            unwritten.bytes += bytes.len();
             unwritten.segments.push(bytes);
             id
         } else {
@@ -764,10 +765,12 @@ pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
 #[derive(Default)]
 struct Unwritten {
     segments: Vec<Vec<u8>>,
+    bytes: usize,
 }
 
-/// Segments up to this size are written together with their snapshots.
-const DEFERRED_SEGMENT_BYTES: usize = 64 << 20;
+/// At most this many bytes of finished segments wait in memory for their
+/// snapshots (one commit's delta segment, or a whole 50 MB tree's, fits).
+const DEFERRED_SEGMENT_BYTES: usize = 32 << 20;
 
 enum Prepared {
     Doc(PreparedDoc),
