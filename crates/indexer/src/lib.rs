@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
-use grove_manifest::{ref_files, PreparedRefs, 
-    commit_ref, get_ref, with_ref_lock, DocRef, Entry, EntryChange, ManifestError, Snapshot,
-    MAX_DELTA_DEPTH,
+use grove_manifest::{
+    commit_ref, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError,
+    PreparedRefs, Snapshot, MAX_DELTA_DEPTH,
 };
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
@@ -230,7 +230,9 @@ impl<'a> Indexer<'a> {
 
         // One snapshot per commit, encoded in parallel and written in one
         // durable group with the last segments; then all refs.
-        let built: Vec<Result<(String, Vec<u8>, IndexSummary), IndexError>> = todo
+        // (ref name, encoded snapshot, counts) per commit.
+        type Built = Result<(String, Vec<u8>, IndexSummary), IndexError>;
+        let built: Vec<Built> = todo
             .par_iter()
             .map(|c| {
                 let mut counts = IndexSummary::default();
@@ -443,7 +445,10 @@ impl<'a> Indexer<'a> {
     }
 
     /// [`Indexer::publish`] for ref files staged with their snapshots.
-    fn publish_prepared(&self, (prepared, ids): (PreparedRefs, Vec<ObjectId>)) -> Result<(), IndexError> {
+    fn publish_prepared(
+        &self,
+        (prepared, ids): (PreparedRefs, Vec<ObjectId>),
+    ) -> Result<(), IndexError> {
         with_ref_lock(self.store, |refs| -> Result<(), IndexError> {
             self.check_segments_exist(&ids)?;
             refs.install(prepared)?;
@@ -681,8 +686,10 @@ impl<'a> Indexer<'a> {
             .map(|b| (Kind::Segment, b.as_slice()))
             .collect();
         objects.extend(snapshots.iter().map(|b| (Kind::Snapshot, b.as_slice())));
-        let new_refs: Vec<(String, ObjectId)> =
-            ref_names.into_iter().zip(snapshots.iter().map(|b| ObjectId::of(b))).collect();
+        let new_refs: Vec<(String, ObjectId)> = ref_names
+            .into_iter()
+            .zip(snapshots.iter().map(|b| ObjectId::of(b)))
+            .collect();
         let files = ref_files(&new_refs);
         let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let (ids, staged) = self.store.put_many_staging(&objects, &files)?;

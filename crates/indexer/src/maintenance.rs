@@ -232,8 +232,8 @@ pub fn compact(
     for (id, s) in &snaps {
         if s.segments.iter().any(|x| chosen.contains(x)) {
             if let Some(b) = untouched_base(*id) {
-                if !bases.contains_key(&b) {
-                    bases.insert(b, Snapshot::load_cached(store, b, &mut cache)?);
+                if let std::collections::hash_map::Entry::Vacant(slot) = bases.entry(b) {
+                    slot.insert(Snapshot::load_cached(store, b, &mut cache)?);
                 }
             }
         }

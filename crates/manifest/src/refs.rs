@@ -216,7 +216,10 @@ pub fn ref_files(refs: &[(String, ObjectId)]) -> Vec<Vec<u8>> {
 impl PreparedRefs {
     /// `staged` holds the files of [`ref_files`]`(refs)`, in order.
     pub fn new(refs: &[(String, ObjectId)], staged: grove_store::Staged) -> PreparedRefs {
-        PreparedRefs { names: refs.iter().map(|(n, _)| n.clone()).collect(), staged }
+        PreparedRefs {
+            names: refs.iter().map(|(n, _)| n.clone()).collect(),
+            staged,
+        }
     }
 }
 
@@ -260,7 +263,11 @@ impl RefWriter<'_> {
             return Ok(());
         }
         self.before_write();
-        let files: Vec<String> = prepared.names.iter().map(|n| format!("{DIR}/{}", file_of(n))).collect();
+        let files: Vec<String> = prepared
+            .names
+            .iter()
+            .map(|n| format!("{DIR}/{}", file_of(n)))
+            .collect();
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         self.store.install(prepared.staged, &files)?;
         Ok(())

@@ -186,7 +186,10 @@ impl Store {
     /// The ids of `objects`, and the paths and bytes of those not yet
     /// stored (each once), with which kinds those are.
     #[allow(clippy::type_complexity)]
-    fn new_objects<'b>(&self, objects: &[(Kind, &'b [u8])]) -> (Vec<ObjectId>, Vec<(PathBuf, &'b [u8])>, [bool; 2]) {
+    fn new_objects<'b>(
+        &self,
+        objects: &[(Kind, &'b [u8])],
+    ) -> (Vec<ObjectId>, Vec<(PathBuf, &'b [u8])>, [bool; 2]) {
         let mut ids = Vec::with_capacity(objects.len());
         let mut todo: Vec<(PathBuf, &[u8])> = Vec::new();
         let mut kinds = [false; 2];
@@ -270,7 +273,11 @@ impl Store {
     /// `write_group`, plus `stage`: files made complete and durable in the
     /// same fsync round but left in `tmp/`, to be renamed later
     /// ([`Store::install`]).
-    fn write_group_staging(&self, items: &[(PathBuf, &[u8])], stage: &[&[u8]]) -> Result<Staged, StoreError> {
+    fn write_group_staging(
+        &self,
+        items: &[(PathBuf, &[u8])],
+        stage: &[&[u8]],
+    ) -> Result<Staged, StoreError> {
         if items.is_empty() && stage.is_empty() {
             return Ok(Staged { temps: Vec::new() });
         }
@@ -302,7 +309,9 @@ impl Store {
             cleanup(&temps);
             return Err(e);
         }
-        let staged = Staged { temps: temps.drain(items.len()..).map(|(p, _)| p).collect() };
+        let staged = Staged {
+            temps: temps.drain(items.len()..).map(|(p, _)| p).collect(),
+        };
         if items.is_empty() {
             return Ok(staged);
         }
@@ -349,7 +358,11 @@ impl Store {
         if staged.temps.len() != names.len() {
             return Err(StoreError::Io {
                 path: self.root.join("tmp"),
-                source: io::Error::other(format!("{} staged files for {} names", staged.temps.len(), names.len())),
+                source: io::Error::other(format!(
+                    "{} staged files for {} names",
+                    staged.temps.len(),
+                    names.len()
+                )),
             });
         }
         let mut dirs: Vec<PathBuf> = Vec::new();
@@ -535,11 +548,16 @@ fn sync_concurrently(files: Vec<(&Path, &File)>) -> Result<(), StoreError> {
     let mut chunks = files.chunks(per_thread);
     let mine = chunks.next().unwrap_or(&[]);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks.map(|chunk| scope.spawn(move || sync(chunk))).collect();
+        let workers: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || sync(chunk)))
+            .collect();
         let mut result = sync(mine);
         for w in workers {
             let r = w.join().unwrap_or_else(|_| {
-                Err(StoreError::Io { path: PathBuf::from("fsync"), source: io::Error::other("fsync thread panicked") })
+                Err(StoreError::Io {
+                    path: PathBuf::from("fsync"),
+                    source: io::Error::other("fsync thread panicked"),
+                })
             });
             if result.is_ok() {
                 result = r;
