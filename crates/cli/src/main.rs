@@ -130,7 +130,9 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     if a.rebuild {
         engine.remove_index()?;
     }
+    let t = Instant::now();
     let revs = engine.resolve(&a.revs.selection())?;
+    let resolved = t.elapsed();
     let progress = progress::Bar::new();
     let s = engine.index(&revs, &progress)?;
     println!(
@@ -147,6 +149,11 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
         s.elapsed.as_secs_f64()
     );
     if a.verbose {
+        eprintln!(
+            "  {:<16} {:>8.1} ms",
+            "resolve",
+            resolved.as_secs_f64() * 1000.0
+        );
         for (name, d) in &s.phases {
             eprintln!("  {name:<16} {:>8.1} ms", d.as_secs_f64() * 1000.0);
         }

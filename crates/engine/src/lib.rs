@@ -194,7 +194,7 @@ impl Engine {
         // A concurrent `gc` may remove an unreferenced segment this run meant
         // to reuse; publishing detects that and the run is simply repeated.
         let mut attempt = 0;
-        let summary = loop {
+        let mut summary = loop {
             let indexer = Indexer::new(&self.repo, &store, self.opts.index.clone());
             match indexer.index_commits(&commits, progress) {
                 Err(IndexError::Concurrent(_)) if attempt < 3 => attempt += 1,
@@ -202,7 +202,9 @@ impl Engine {
             }
         };
         let written: Vec<ObjectId> = summary.snapshots.iter().map(|(_, id)| *id).collect();
+        let t = std::time::Instant::now();
         self.auto_compact(&store, &written)?;
+        summary.phases.push(("compact", t.elapsed()));
         Ok(summary)
     }
 
@@ -215,7 +217,7 @@ impl Engine {
         if !grove_indexer::maintenance::needs_compaction(store, &opts, new_snapshots)? {
             return Ok(());
         }
-        let report = grove_indexer::maintenance::compact(store, &opts, &self.opts.index, false)?;
+        let report = grove_indexer::maintenance::compact(store, &opts, false)?;
         if report.new_segment.is_some() {
             // Reclaim what earlier compactions left behind, once no reader
             // can still be using it.
@@ -227,7 +229,11 @@ impl Engine {
     /// `grove compact`: merge small and mostly dead segments now.
     pub fn compact(&self) -> Result<CompactReport, EngineError> {
         let store = Store::open(&self.index_dir)?;
-        Ok(grove_indexer::maintenance::compact(&store, &CompactOptions::default(), &self.opts.index, true)?)
+        Ok(grove_indexer::maintenance::compact(
+            &store,
+            &CompactOptions::default(),
+            true,
+        )?)
     }
 
     /// `grove gc`: remove what no ref reaches, after a grace period.

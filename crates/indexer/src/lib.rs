@@ -22,7 +22,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
-use grove_manifest::{commit_ref, get_ref, with_ref_lock, DocRef, Entry, EntryChange, ManifestError, Snapshot, MAX_DELTA_DEPTH};
+use grove_manifest::{
+    commit_ref, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError,
+    PreparedRefs, Snapshot, MAX_DELTA_DEPTH,
+};
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, Repo, TreeChange, TreeEntry, VcsError};
@@ -212,6 +215,7 @@ impl<'a> Indexer<'a> {
 
         let mut wanted: Vec<BlobSource> = Vec::new();
         let mut wanted_set = HashSet::new();
+        let mut unwritten = Unwritten::default();
         for c in &todo {
             for e in states[&c.oid].1.iter() {
                 if !memo.contains_key(&e.oid) && wanted_set.insert(e.oid) {
@@ -220,29 +224,35 @@ impl<'a> Indexer<'a> {
             }
         }
         if !wanted.is_empty() {
-            self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
+            self.index_blobs(&wanted, &mut memo, &mut summary, progress, &mut unwritten)?;
         }
         lap(&mut summary, "index blobs");
 
-        // One snapshot per commit (written in parallel: each is an fsync),
-        // then all refs in one atomic swap.
-        let built: Vec<Result<(String, ObjectId, IndexSummary), IndexError>> = todo
+        // One snapshot per commit, encoded in parallel and written in one
+        // durable group with the last segments; then all refs.
+        // (ref name, encoded snapshot, counts) per commit.
+        type Built = Result<(String, Vec<u8>, IndexSummary), IndexError>;
+        let built: Vec<Built> = todo
             .par_iter()
             .map(|c| {
                 let mut counts = IndexSummary::default();
-                let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts)?;
-                Ok((commit_ref(c.oid), snapshot.store(self.store)?, counts))
+                let snapshot =
+                    self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts)?;
+                Ok((commit_ref(c.oid), snapshot.encode(), counts))
             })
             .collect();
-        let mut new_refs = Vec::new();
+        let mut names = Vec::new();
+        let mut encoded = Vec::new();
         for b in built {
-            let (name, id, counts) = b?;
+            let (name, bytes, counts) = b?;
             summary.files += counts.files;
             summary.skipped += counts.skipped;
-            new_refs.push((name, id));
+            names.push(name);
+            encoded.push(bytes);
         }
-        lap(&mut summary, "write snapshots");
-        self.publish(new_refs)?;
+        let refs = self.write_objects(unwritten, &encoded, names)?;
+        lap(&mut summary, "write objects");
+        self.publish_prepared(refs)?;
         lap(&mut summary, "update refs");
         summary.snapshots = self.snapshot_ids(commits)?;
         summary.elapsed = started.elapsed();
@@ -271,6 +281,7 @@ impl<'a> Indexer<'a> {
         let t = Instant::now();
         let mut memo = self.load_memo()?;
         summary.phases.push(("load memo", t.elapsed()));
+        let mut unwritten = Unwritten::default();
         let mut wanted = Vec::new();
         let mut wanted_set = HashSet::new();
         for d in &diff {
@@ -282,7 +293,7 @@ impl<'a> Indexer<'a> {
         }
         let t = Instant::now();
         if !wanted.is_empty() {
-            self.index_blobs(&wanted, &mut memo, summary, progress)?;
+            self.index_blobs(&wanted, &mut memo, summary, progress, &mut unwritten)?;
         }
         summary.phases.push(("index blobs", t.elapsed()));
         let t = Instant::now();
@@ -304,10 +315,18 @@ impl<'a> Indexer<'a> {
             changes.push(EntryChange::Set(Entry { path, mode, git_oid: oid, doc }));
         }
         summary.files = files.max(0) as u64;
-        let id = Snapshot::store_delta(self.store, c.oid, c.tree, (base_id, &header), segments, &changes, summary.files)?;
-        summary.phases.push(("write snapshots", t.elapsed()));
+        let bytes = Snapshot::encode_delta(
+            c.oid,
+            c.tree,
+            (base_id, &header),
+            segments,
+            &changes,
+            summary.files,
+        );
+        let refs = self.write_objects(unwritten, &[bytes], vec![commit_ref(c.oid)])?;
+        summary.phases.push(("write objects", t.elapsed()));
         let t = Instant::now();
-        self.publish(vec![(commit_ref(c.oid), id)])?;
+        self.publish_prepared(refs)?;
         summary.phases.push(("update refs", t.elapsed()));
         Ok(true)
     }
@@ -400,11 +419,13 @@ impl<'a> Indexer<'a> {
                 wanted.push(BlobSource::Git(e.oid));
             }
         }
+        let mut unwritten = Unwritten::default();
         if !wanted.is_empty() {
-            self.index_blobs(&wanted, &mut memo, &mut summary, progress)?;
+            self.index_blobs(&wanted, &mut memo, &mut summary, progress, &mut unwritten)?;
         }
         let snapshot = self.build_snapshot(commit, tree, &entries, &memo, &mut summary)?;
-        let id = snapshot.store(self.store)?;
+        let bytes = snapshot.encode();
+        let id = self.write_objects(unwritten, &[bytes], Vec::new())?.1[0];
         summary.elapsed = started.elapsed();
         Ok((id, snapshot, summary))
     }
@@ -413,26 +434,47 @@ impl<'a> Indexer<'a> {
     /// writer lock) that every segment they use still exists — a concurrent
     /// `gc` may have removed an unreferenced segment this run reused.
     pub fn publish(&self, new_refs: Vec<(String, ObjectId)>) -> Result<(), IndexError> {
-        let store = self.store;
-        with_ref_lock(store, |refs| -> Result<(), IndexError> {
-            for (_, id) in &new_refs {
-                // Headers only: a delta's chain lists every segment it uses.
-                let segs: Vec<ObjectId> =
-                    Snapshot::chain(store, *id)?.into_iter().flat_map(|(_, h)| h.segments).collect();
-                for seg in &segs {
-                    if !store.path_of(Kind::Segment, *seg).exists() {
-                        return Err(IndexError::Concurrent(format!(
-                            "segment {} was removed by a concurrent gc; run the command again",
-                            seg.short()
-                        )));
-                    }
-                }
-            }
-            for (name, id) in &new_refs {
-                refs.set(name, *id)?;
-            }
+        let ids: Vec<ObjectId> = new_refs.iter().map(|(_, id)| *id).collect();
+        with_ref_lock(self.store, |refs| -> Result<(), IndexError> {
+            self.check_segments_exist(&ids)?;
+            let named: Vec<(&str, ObjectId)> =
+                new_refs.iter().map(|(n, id)| (n.as_str(), *id)).collect();
+            refs.set_many(&named)?;
             Ok(())
         })
+    }
+
+    /// [`Indexer::publish`] for ref files staged with their snapshots.
+    fn publish_prepared(
+        &self,
+        (prepared, ids): (PreparedRefs, Vec<ObjectId>),
+    ) -> Result<(), IndexError> {
+        with_ref_lock(self.store, |refs| -> Result<(), IndexError> {
+            self.check_segments_exist(&ids)?;
+            refs.install(prepared)?;
+            Ok(())
+        })
+    }
+
+    /// Under the writer lock: every segment the snapshots use is still there.
+    fn check_segments_exist(&self, snapshots: &[ObjectId]) -> Result<(), IndexError> {
+        let store = self.store;
+        for id in snapshots {
+            // Headers only: a delta's chain lists every segment it uses.
+            let segs: Vec<ObjectId> = Snapshot::chain(store, *id)?
+                .into_iter()
+                .flat_map(|(_, h)| h.segments)
+                .collect();
+            for seg in &segs {
+                if !store.path_of(Kind::Segment, *seg).exists() {
+                    return Err(IndexError::Concurrent(format!(
+                        "segment {} was removed by a concurrent gc; run the command again",
+                        seg.short()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The nearest ancestor of `commit` that is indexed (in the store or in
@@ -523,6 +565,7 @@ impl<'a> Indexer<'a> {
         memo: &mut HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
         progress: &dyn Progress,
+        unwritten: &mut Unwritten,
     ) -> Result<(), IndexError> {
         progress.start("indexing blobs", wanted.len() as u64);
         let mut writer = SegmentWriter::new();
@@ -560,11 +603,11 @@ impl<'a> Indexer<'a> {
             }
             if writer.raw_bytes() >= self.opts.segment_target_bytes {
                 let full = std::mem::replace(&mut writer, SegmentWriter::new());
-                self.flush_segment(full, &mut pending, memo, summary)?;
+                self.flush_segment(full, &mut pending, memo, summary, unwritten)?;
             }
         }
         if writer.len() > 0 {
-            self.flush_segment(writer, &mut pending, memo, summary)?;
+            self.flush_segment(writer, &mut pending, memo, summary, unwritten)?;
         }
         progress.finish();
         Ok(())
@@ -600,18 +643,58 @@ impl<'a> Indexer<'a> {
         pending: &mut Vec<(GitOid, u32, u64)>,
         memo: &mut HashMap<GitOid, Known>,
         summary: &mut IndexSummary,
+        unwritten: &mut Unwritten,
     ) -> Result<(), IndexError> {
         let t = Instant::now();
         let bytes = writer.finish();
         summary.phases.push(("finish segment", t.elapsed()));
-        let t = Instant::now();
-        let seg_id = self.store.put(Kind::Segment, &bytes)?;
-        summary.phases.push(("write segment", t.elapsed()));
+        // Segments wait (up to a bound on the memory they hold) to be written
+        // in one durable group with the snapshots that use them: two fsync
+        // rounds in all instead of two each. Past the bound, written now.
+        let seg_id = if unwritten.bytes + bytes.len() <= DEFERRED_SEGMENT_BYTES {
+            let id = ObjectId::of(&bytes);
+            unwritten.bytes += bytes.len();
+            unwritten.segments.push(bytes);
+            id
+        } else {
+            let t = Instant::now();
+            let id = self.store.put(Kind::Segment, &bytes)?;
+            summary.phases.push(("write segment", t.elapsed()));
+            id
+        };
         summary.segments_written += 1;
         for (oid, doc, size) in pending.drain(..) {
             memo.insert(oid, Known::Doc { segment: seg_id, doc, size });
         }
         Ok(())
+    }
+
+    /// Writes the segments still in memory and the encoded snapshots as one
+    /// durable group (all are durable before any ref names them), staging
+    /// in the same fsync round the files of the refs `ref_names` (one per
+    /// snapshot, or none) for [`Indexer::publish_prepared`]. Returns those
+    /// and the snapshots' ids.
+    fn write_objects(
+        &self,
+        unwritten: Unwritten,
+        snapshots: &[Vec<u8>],
+        ref_names: Vec<String>,
+    ) -> Result<(PreparedRefs, Vec<ObjectId>), IndexError> {
+        let mut objects: Vec<(Kind, &[u8])> = unwritten
+            .segments
+            .iter()
+            .map(|b| (Kind::Segment, b.as_slice()))
+            .collect();
+        objects.extend(snapshots.iter().map(|b| (Kind::Snapshot, b.as_slice())));
+        let new_refs: Vec<(String, ObjectId)> = ref_names
+            .into_iter()
+            .zip(snapshots.iter().map(|b| ObjectId::of(b)))
+            .collect();
+        let files = ref_files(&new_refs);
+        let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        let (ids, staged) = self.store.put_many_staging(&objects, &files)?;
+        let ids = ids[unwritten.segments.len()..].to_vec();
+        Ok((PreparedRefs::new(&new_refs, staged), ids))
     }
 
     fn build_snapshot(
@@ -684,6 +767,17 @@ pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
     out.extend_from_slice(&base[i..]);
     out
 }
+
+/// Segments finished but not yet written (see `flush_segment`).
+#[derive(Default)]
+struct Unwritten {
+    segments: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+/// At most this many bytes of finished segments wait in memory for their
+/// snapshots (one commit's delta segment, or a whole 50 MB tree's, fits).
+const DEFERRED_SEGMENT_BYTES: usize = 32 << 20;
 
 enum Prepared {
     Doc(PreparedDoc),

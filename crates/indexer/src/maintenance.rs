@@ -14,15 +14,15 @@
 //! ref table keep working.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use grove_base::ContentId;
 use grove_manifest::{load_refs, update_refs, DocRef, ManifestError, Snapshot, SnapshotHeader};
-use grove_segment::{DocInput, PreparedDoc, SegmentWriter};
+use grove_segment::SegmentWriter;
 use grove_store::{Kind, ObjectId, Store};
 use rayon::prelude::*;
 
-use crate::{open_segment, IndexError, IndexOptions};
+use crate::{open_segment, IndexError};
 
 #[derive(Clone, Debug)]
 pub struct CompactOptions {
@@ -85,7 +85,11 @@ pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[Objec
 
 /// Merges small or mostly dead segments when the policy says so (or always,
 /// with `force`). Returns what it did.
-pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force: bool) -> Result<CompactReport, IndexError> {
+pub fn compact(
+    store: &Store,
+    opts: &CompactOptions,
+    force: bool,
+) -> Result<CompactReport, IndexError> {
     let refs = load_refs(store)?;
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
     // Which segments each referenced snapshot uses, from headers only (a
@@ -140,10 +144,15 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
         .filter(|(_, segs)| load_all || chosen.iter().any(|c| segs.contains(c)))
         .map(|(id, _)| *id)
         .collect();
-    let snaps: BTreeMap<ObjectId, Snapshot> = affected
-        .par_iter()
-        .map(|id| Ok((*id, Snapshot::load(store, *id)?)))
-        .collect::<Result<_, IndexError>>()?;
+    // Snapshots of one delta chain share their bases: resolve each file
+    // once (shallowest first), not once per snapshot above it.
+    let mut cache: HashMap<ObjectId, Arc<Snapshot>> = HashMap::new();
+    let mut by_depth = affected.clone();
+    by_depth.sort_by_key(|id| headers.get(id).map_or(0, |h| h.depth));
+    let mut snaps: BTreeMap<ObjectId, Arc<Snapshot>> = BTreeMap::new();
+    for id in by_depth {
+        snaps.insert(id, Snapshot::load_cached(store, id, &mut cache)?);
+    }
     // Live docs of the segments those snapshots use.
     let mut live: BTreeMap<ObjectId, BTreeSet<u32>> = BTreeMap::new();
     for s in snaps.values() {
@@ -177,24 +186,22 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
         // A segment a chain lists but no resolved entry uses is entirely dead.
         let docs: Vec<u32> = live.get(id).map(|d| d.iter().copied().collect()).unwrap_or_default();
         report.dead_docs += (seg.num_docs() as usize - docs.len()) as u64;
-        let prepared: Vec<Result<(u32, PreparedDoc), IndexError>> = docs
-            .par_iter()
-            .map_init(Vec::new, |buf, &doc| {
-                seg.content_into(doc, buf)
-                    .map_err(|source| IndexError::Segment { path: id.to_hex(), source })?;
-                let entry = seg.doc(doc);
-                let input = DocInput { content_id: ContentId::of(buf), git_oid: entry.git_oid, content: buf };
-                Ok((doc, PreparedDoc::new(input, index.zstd_level)))
-            })
-            .collect();
-        for p in prepared {
-            let (doc, prepared) = p?;
+        // Frames and trigrams are carried over as they are: merging costs
+        // copying, not indexing again.
+        let reused = seg
+            .reuse_docs(&docs)
+            .map_err(|source| IndexError::Segment {
+                path: id.to_hex(),
+                source,
+            })?;
+        for (doc, prepared) in docs.iter().zip(reused) {
             let new_doc = writer.add(prepared);
-            remap.insert((*id, doc), new_doc);
+            remap.insert((*id, *doc), new_doc);
             report.live_docs += 1;
         }
     }
-    let new_id = store.put(Kind::Segment, &writer.finish())?;
+    let new_segment = writer.finish();
+    let new_id = ObjectId::of(&new_segment);
     report.new_segment = Some(new_id);
     report.merged_segments = chosen.len();
     let chosen: BTreeSet<ObjectId> = chosen.into_iter().collect();
@@ -221,19 +228,20 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
         }
         chain.get(clean_from).copied()
     };
-    let mut bases: HashMap<ObjectId, Snapshot> = HashMap::new();
+    let mut bases: HashMap<ObjectId, Arc<Snapshot>> = HashMap::new();
     for (id, s) in &snaps {
         if s.segments.iter().any(|x| chosen.contains(x)) {
             if let Some(b) = untouched_base(*id) {
-                if !bases.contains_key(&b) {
-                    bases.insert(b, Snapshot::load(store, b)?);
+                if let std::collections::hash_map::Entry::Vacant(slot) = bases.entry(b) {
+                    slot.insert(Snapshot::load_cached(store, b, &mut cache)?);
                 }
             }
         }
     }
-    // Re-encode every snapshot that used a merged segment (in parallel:
-    // each write is an fsync).
-    let rewritten: Vec<(ObjectId, ObjectId)> = snaps
+    drop(cache);
+    // Re-encode every snapshot that used a merged segment (in parallel),
+    // then write them and the new segment as one durable group.
+    let rewritten: Vec<(ObjectId, Vec<u8>)> = snaps
         .par_iter()
         .filter(|(_, s)| s.segments.iter().any(|id| chosen.contains(id)))
         .map(|(old_id, s)| {
@@ -254,13 +262,29 @@ pub fn compact(store: &Store, opts: &CompactOptions, index: &IndexOptions, force
                     e.doc = DocRef::Indexed { segment: idx, doc };
                 }
             }
-            let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
-            let base = untouched_base(*old_id).map(|b| (b, &headers[&b], &bases[&b]));
-            Ok((*old_id, rewritten.store_relative(store, base)?))
+            let rewritten = Snapshot {
+                commit: s.commit,
+                tree: s.tree,
+                segments,
+                entries,
+            };
+            let base = untouched_base(*old_id).map(|b| (b, &headers[&b], &*bases[&b]));
+            Ok((*old_id, rewritten.encode_relative(base)))
         })
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();
-    let moved: HashMap<ObjectId, ObjectId> = rewritten.into_iter().collect();
+    let mut objects: Vec<(Kind, &[u8])> = vec![(Kind::Segment, &new_segment)];
+    objects.extend(
+        rewritten
+            .iter()
+            .map(|(_, bytes)| (Kind::Snapshot, bytes.as_slice())),
+    );
+    let ids = store.put_many(&objects)?;
+    let moved: HashMap<ObjectId, ObjectId> = rewritten
+        .iter()
+        .map(|(old, _)| *old)
+        .zip(ids[1..].iter().copied())
+        .collect();
     // Compare-and-swap every ref that still points at a rewritten snapshot.
     update_refs::<_, ManifestError>(store, |refs| {
         let names: Vec<(String, ObjectId)> = refs.iter().map(|(n, id)| (n.to_string(), id)).collect();
@@ -298,13 +322,28 @@ pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
         let mut live_snaps = BTreeSet::new();
         let mut live_segs = BTreeSet::new();
         for (_, id) in refs.iter() {
-            if live_snaps.contains(&id) {
-                continue;
-            }
             // A delta keeps its whole chain (and the chain's segments) alive.
-            for (chain_id, h) in Snapshot::chain(store, id)? {
-                live_snaps.insert(chain_id);
+            // Chains share their lower parts: stop at the first snapshot
+            // already marked (everything below it is marked too).
+            let mut next = Some(id);
+            let mut depth = 0;
+            while let Some(cur) = next {
+                if !live_snaps.insert(cur) {
+                    break;
+                }
+                depth += 1;
+                if depth > 64 {
+                    // A chain this long is damaged; `Snapshot::chain` says so
+                    // (and if it does not, everything it lists stays alive).
+                    for (chain_id, h) in Snapshot::chain(store, id)? {
+                        live_snaps.insert(chain_id);
+                        live_segs.extend(h.segments);
+                    }
+                    break;
+                }
+                let h = Snapshot::header(store, cur)?;
                 live_segs.extend(h.segments);
+                next = h.base;
             }
         }
         // Sweep, honouring the grace period twice (file age, pending age).

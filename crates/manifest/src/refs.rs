@@ -197,6 +197,32 @@ pub fn load_refs(store: &Store) -> Result<Refs, ManifestError> {
     Ok(Refs { map })
 }
 
+/// Ref files written ahead of the writer lock: complete and durable temp
+/// files (staged together with the objects they name, in one fsync round),
+/// installed by [`RefWriter::install`] with one rename each and one fsync of
+/// `refs.d/`.
+#[derive(Debug)]
+pub struct PreparedRefs {
+    names: Vec<String>,
+    staged: grove_store::Staged,
+}
+
+/// The bytes of the ref files for `refs`, to stage with
+/// `Store::put_many_staging`; pair the result with [`PreparedRefs::new`].
+pub fn ref_files(refs: &[(String, ObjectId)]) -> Vec<Vec<u8>> {
+    refs.iter().map(|(_, id)| encode_ref(*id)).collect()
+}
+
+impl PreparedRefs {
+    /// `staged` holds the files of [`ref_files`]`(refs)`, in order.
+    pub fn new(refs: &[(String, ObjectId)], staged: grove_store::Staged) -> PreparedRefs {
+        PreparedRefs {
+            names: refs.iter().map(|(n, _)| n.clone()).collect(),
+            staged,
+        }
+    }
+}
+
 /// Point updates of refs under the store's writer lock.
 pub struct RefWriter<'a> {
     store: &'a Store,
@@ -211,6 +237,39 @@ impl RefWriter<'_> {
     pub fn set(&mut self, name: &str, id: ObjectId) -> Result<(), ManifestError> {
         self.before_write();
         self.store.replace_file(&format!("{DIR}/{}", file_of(name)), &encode_ref(id))?;
+        Ok(())
+    }
+    /// Writes several refs, each atomically, as one durable group (their
+    /// temp files fsynced together, `refs.d/` fsynced once).
+    pub fn set_many(&mut self, refs: &[(&str, ObjectId)]) -> Result<(), ManifestError> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        self.before_write();
+        let files: Vec<(String, Vec<u8>)> = refs
+            .iter()
+            .map(|(name, id)| (format!("{DIR}/{}", file_of(name)), encode_ref(*id)))
+            .collect();
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        self.store.replace_files(&files)?;
+        Ok(())
+    }
+    /// Points refs at their snapshots by renaming prepared files.
+    pub fn install(&mut self, prepared: PreparedRefs) -> Result<(), ManifestError> {
+        if prepared.names.is_empty() {
+            return Ok(());
+        }
+        self.before_write();
+        let files: Vec<String> = prepared
+            .names
+            .iter()
+            .map(|n| format!("{DIR}/{}", file_of(n)))
+            .collect();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        self.store.install(prepared.staged, &files)?;
         Ok(())
     }
     pub fn remove(&mut self, name: &str) -> Result<(), ManifestError> {
@@ -253,11 +312,11 @@ pub fn update_refs<T, E: From<ManifestError>>(
         let before = load_refs(w.store)?;
         let mut refs = before.clone();
         let out = f(&mut refs)?;
-        for (name, id) in refs.iter() {
-            if before.get(name) != Some(id) {
-                w.set(name, id)?;
-            }
-        }
+        let changed: Vec<(&str, ObjectId)> = refs
+            .iter()
+            .filter(|(name, id)| before.get(name) != Some(*id))
+            .collect();
+        w.set_many(&changed)?;
         for (name, _) in before.iter() {
             if refs.get(name).is_none() {
                 w.remove(name)?;

@@ -1,4 +1,5 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use grove_base::{EntryMode, GitOid, SkipReason};
 use grove_store::{Kind, ObjectId, Store};
@@ -146,6 +147,20 @@ impl Snapshot {
         changes: &[EntryChange],
         files: u64,
     ) -> Result<ObjectId, ManifestError> {
+        let bytes = Snapshot::encode_delta(commit, tree, base, segments, changes, files);
+        Ok(store.put(Kind::Snapshot, &bytes)?)
+    }
+
+    /// The file bytes [`Snapshot::store_delta`] writes (for writing them in
+    /// one group with other objects: `Store::put_many`).
+    pub fn encode_delta(
+        commit: GitOid,
+        tree: GitOid,
+        base: (ObjectId, &SnapshotHeader),
+        segments: Vec<ObjectId>,
+        changes: &[EntryChange],
+        files: u64,
+    ) -> Vec<u8> {
         let mut body = Vec::with_capacity(16 + changes.len() * 48);
         put_varint(&mut body, changes.len() as u64);
         let mut prev: &[u8] = &[];
@@ -163,8 +178,15 @@ impl Snapshot {
                 }
             }
         }
-        let header = SnapshotHeader { commit, tree, base: Some(base.0), depth: base.1.depth + 1, files, segments };
-        Ok(store.put(Kind::Snapshot, &encode_file(&header, &body))?)
+        let header = SnapshotHeader {
+            commit,
+            tree,
+            base: Some(base.0),
+            depth: base.1.depth + 1,
+            files,
+            segments,
+        };
+        encode_file(&header, &body)
     }
 
     /// Stores `self` as a delta on `base` (both resolved) when the chain stays
@@ -175,8 +197,13 @@ impl Snapshot {
         store: &Store,
         base: Option<(ObjectId, &SnapshotHeader, &Snapshot)>,
     ) -> Result<ObjectId, ManifestError> {
+        Ok(store.put(Kind::Snapshot, &self.encode_relative(base))?)
+    }
+
+    /// The file bytes [`Snapshot::store_relative`] writes.
+    pub fn encode_relative(&self, base: Option<(ObjectId, &SnapshotHeader, &Snapshot)>) -> Vec<u8> {
         let Some((base_id, bh, b)) = base.filter(|(_, h, _)| h.depth < MAX_DELTA_DEPTH) else {
-            return self.store(store);
+            return self.encode();
         };
         let resolved = |s: &Snapshot, d: DocRef| match d {
             DocRef::Indexed { segment, doc } => (Some((s.segments[segment as usize], doc)), None),
@@ -225,7 +252,14 @@ impl Snapshot {
                 (None, None) => unreachable!("loop condition"),
             }
         }
-        Snapshot::store_delta(store, self.commit, self.tree, (base_id, bh), segments, &changes, self.entries.len() as u64)
+        Snapshot::encode_delta(
+            self.commit,
+            self.tree,
+            (base_id, bh),
+            segments,
+            &changes,
+            self.entries.len() as u64,
+        )
     }
 
     /// Reads only a snapshot's header (the file's hash is still checked).
@@ -265,6 +299,31 @@ impl Snapshot {
     /// Loads a snapshot, checking that every file of its chain hashes to its
     /// id, and resolves deltas against their bases.
     pub fn load(store: &Store, id: ObjectId) -> Result<Snapshot, ManifestError> {
+        Snapshot::load_inner(store, id, None)
+    }
+
+    /// Like [`Snapshot::load`], but resolved snapshots (the result and the
+    /// bases of its chain) are kept in `cache` and reused: loading many
+    /// snapshots of one delta chain decodes each file once, not once per
+    /// snapshot above it.
+    pub fn load_cached(
+        store: &Store,
+        id: ObjectId,
+        cache: &mut HashMap<ObjectId, Arc<Snapshot>>,
+    ) -> Result<Arc<Snapshot>, ManifestError> {
+        if let Some(s) = cache.get(&id) {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(Snapshot::load_inner(store, id, Some(cache))?);
+        cache.insert(id, s.clone());
+        Ok(s)
+    }
+
+    fn load_inner(
+        store: &Store,
+        id: ObjectId,
+        cache: Option<&mut HashMap<ObjectId, Arc<Snapshot>>>,
+    ) -> Result<Snapshot, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
         let path = store.path_of(Kind::Snapshot, id);
         let (h, body) = match parse(&bytes, &path)? {
@@ -278,7 +337,10 @@ impl Snapshot {
         if h.depth as usize > MAX_CHAIN {
             return Err(corrupt(&path, "delta chain too long"));
         }
-        let base = Snapshot::load(store, base_id)?;
+        let base = match cache {
+            Some(cache) => Snapshot::load_cached(store, base_id, cache)?,
+            None => Arc::new(Snapshot::load(store, base_id)?),
+        };
         let changes = decode_changes(&body, h.segments.len(), &path)?;
         // Resolved segment list: the base's, then the delta's new ones.
         let mut segments = base.segments.clone();

@@ -791,6 +791,70 @@ impl Segment {
         }
     }
 
+    /// The given docs as [`PreparedDoc`]s for another segment (compaction),
+    /// without decompressing, re-reading or recompressing anything: each
+    /// doc's zstd frame is copied as it is (its checksum still guards it) and
+    /// its trigrams are recovered by inverting this segment's postings. Far
+    /// cheaper than preparing the contents again; same result, because a
+    /// doc's postings are exactly its trigrams.
+    pub fn reuse_docs(&self, docs: &[u32]) -> Result<Vec<PreparedDoc>, SegmentError> {
+        const ABSENT: u32 = u32::MAX;
+        let mut slot = vec![ABSENT; self.num_docs as usize];
+        let mut out = Vec::with_capacity(docs.len());
+        for (i, &id) in docs.iter().enumerate() {
+            if id >= self.num_docs {
+                return Err(SegmentError::NoSuchDoc {
+                    doc: id,
+                    num_docs: self.num_docs,
+                });
+            }
+            if slot[id as usize] != ABSENT {
+                return Err(corrupt(format!("doc {id} asked for twice")));
+            }
+            slot[id as usize] = i as u32;
+            let r = self.record(id);
+            let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
+            // The same cheap frame checks as `content_into`, short of decoding.
+            if frame.len() < 5 || frame[..4] != [0x28, 0xb5, 0x2f, 0xfd] || frame[4] & 0x04 == 0 {
+                return Err(SegmentError::BadContent {
+                    doc: id,
+                    reason: "not a checksummed zstd frame".into(),
+                });
+            }
+            if !matches!(zstd_safe::get_frame_content_size(frame), Ok(Some(s)) if s == r.entry.size)
+            {
+                return Err(SegmentError::BadContent {
+                    doc: id,
+                    reason: "frame content size differs from the doc size".into(),
+                });
+            }
+            out.push(PreparedDoc {
+                content_id: r.entry.content_id,
+                git_oid: r.entry.git_oid,
+                raw_len: r.entry.size,
+                trigrams: Vec::new(),
+                compressed: frame.to_vec(),
+            });
+        }
+        if docs.is_empty() {
+            return Ok(out);
+        }
+        self.check_postings()?;
+        // The walk visits trigrams in increasing order, so every doc's list
+        // comes out sorted, as `doc_trigrams` makes it.
+        self.walk_dict(&mut |t, v| {
+            let (bm, _) = self.decode(v)?;
+            for doc in bm {
+                let i = slot[doc as usize];
+                if i != ABSENT {
+                    out[i as usize].trigrams.push(t);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Decompresses doc `id` into `buf` (cleared first). Checks the zstd
     /// frame checksum and that the length equals the doc's size.
     pub fn content_into(&self, id: u32, buf: &mut Vec<u8>) -> Result<(), SegmentError> {
