@@ -1,5 +1,6 @@
-//! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2, run by
-//! candle-transformers' `BertModel`.
+//! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2: the
+//! checkpoint and config of candle-transformers' `BertModel`, run by the fused forward
+//! pass in `bert_encoder`.
 
 use crate::config::{read_json, SentenceConfig};
 use crate::identity::IdentityParts;
@@ -7,7 +8,8 @@ use crate::pipeline::{PipelineSettings, TextPipeline};
 use crate::{EmbedError, EmbedOptions, Embedder, ModelId, TextRole};
 use candle_core::DType;
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use crate::bert_encoder::BertEncoder;
+use candle_transformers::models::bert::Config;
 use std::path::Path;
 
 /// The files every model directory needs.
@@ -15,7 +17,7 @@ pub(crate) const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "
 
 /// A BERT-family sentence encoder loaded from a model directory.
 pub struct BertEmbedder {
-    model: BertModel,
+    model: BertEncoder,
     pipeline: TextPipeline,
     name: String,
     dim: usize,
@@ -80,7 +82,7 @@ impl BertEmbedder {
             path: files.weights.clone(),
             reason: e.to_string(),
         })?;
-        let model = BertModel::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
+        let model = BertEncoder::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
             path: files.weights.clone(),
             reason: format!("not a BERT checkpoint matching config.json: {e}"),
         })?;
@@ -131,7 +133,7 @@ impl Embedder for BertEmbedder {
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.pipeline.embed(texts, role, |batch| {
             self.model
-                .forward(&batch.ids, &batch.type_ids, Some(&batch.mask))
+                .forward(&batch.ids, &batch.type_ids, &batch.mask)
         })
     }
 }

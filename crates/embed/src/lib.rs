@@ -15,6 +15,7 @@
 
 mod batching;
 mod bert;
+mod bert_encoder;
 mod config;
 mod error;
 mod identity;
