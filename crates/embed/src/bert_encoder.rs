@@ -53,7 +53,11 @@ impl BertEncoder {
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(BertEncoder {
             word: embedding(config.vocab_size, h, e.pp("word_embeddings"))?,
-            position: embedding(config.max_position_embeddings, h, e.pp("position_embeddings"))?,
+            position: embedding(
+                config.max_position_embeddings,
+                h,
+                e.pp("position_embeddings"),
+            )?,
             token_type: embedding(config.type_vocab_size, h, e.pp("token_type_embeddings"))?,
             embedding_norm: layer_norm(h, config.layer_norm_eps, e.pp("LayerNorm"))?,
             layers,
@@ -64,7 +68,12 @@ impl BertEncoder {
     }
 
     /// `[n, len]` token ids, type ids and 0/1 mask → `[n, len, hidden]` token vectors.
-    pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         let (n, len) = ids.dims2()?;
         let hidden = self.heads * self.head_dim;
         let positions = Tensor::arange(0u32, len as u32, ids.device())?;
@@ -73,7 +82,9 @@ impl BertEncoder {
             .forward(ids)?
             .add(&self.token_type.forward(type_ids)?)?
             .broadcast_add(&self.position.forward(&positions)?)?;
-        let mut x = self.embedding_norm.forward(&x.reshape((n * len, hidden))?)?;
+        let mut x = self
+            .embedding_norm
+            .forward(&x.reshape((n * len, hidden))?)?;
         // As transformers: padding gets the dtype's minimum before the softmax.
         let mask = mask.to_dtype(DType::F32)?;
         let bias = ((1.0 - mask)? * f64::from(f32::MIN))?.reshape((n, 1, 1, len))?;
@@ -149,5 +160,8 @@ impl Layer {
 }
 
 fn linear(input: usize, output: usize, vb: VarBuilder) -> candle_core::Result<Linear> {
-    Ok(Linear::new(vb.get((output, input), "weight")?, Some(vb.get(output, "bias")?)))
+    Ok(Linear::new(
+        vb.get((output, input), "weight")?,
+        Some(vb.get(output, "bias")?),
+    ))
 }

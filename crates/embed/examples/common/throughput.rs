@@ -39,7 +39,9 @@ fn parse_args() -> Result<Args, String> {
             "--src" => args.src = value()?.into(),
             "--chunks" => args.chunks = value()?.parse().map_err(|e| format!("--chunks: {e}"))?,
             "--chunk-tokens" => {
-                args.chunk_tokens = value()?.parse().map_err(|e| format!("--chunk-tokens: {e}"))?
+                args.chunk_tokens = value()?
+                    .parse()
+                    .map_err(|e| format!("--chunk-tokens: {e}"))?
             }
             "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
             "--sweep" => args.sweep = true,
@@ -68,7 +70,12 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let model = BertEmbedder::load(&args.model, DeviceChoice::Cpu)?;
-    println!("model: {} loaded in {:.0} ms (identity {})", model.name(), ms(t), model.identity());
+    println!(
+        "model: {} loaded in {:.0} ms (identity {})",
+        model.name(),
+        ms(t),
+        model.identity()
+    );
 
     let chunks = chunk_sources(&model, &args.src, args.chunks, args.chunk_tokens)?;
     let tokens: usize = chunks
@@ -107,11 +114,17 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
         Ok(best)
     };
     let report = |label: &str, rate: f64| {
-        println!("{label:<46} {rate:>8.0} tokens/s  ({:.0}% of bound)", 100.0 * rate / bound);
+        println!(
+            "{label:<46} {rate:>8.0} tokens/s  ({:.0}% of bound)",
+            100.0 * rate / bound
+        );
     };
 
     let bucketed = seconds(&model, &|m| m.embed(&refs, TextRole::Document).map(drop))?;
-    report("length-bucketed, default batches (32 / 8192)", tokens as f64 / bucketed);
+    report(
+        "length-bucketed, default batches (32 / 8192)",
+        tokens as f64 / bucketed,
+    );
     // Baseline: batches of 32 in file order, each padded to its longest text.
     let unbucketed = seconds(&model, &|m| {
         for slice in refs.chunks(32) {
@@ -119,7 +132,10 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })?;
-    report("file order, batches of 32 (no bucketing)", tokens as f64 / unbucketed);
+    report(
+        "file order, batches of 32 (no bucketing)",
+        tokens as f64 / unbucketed,
+    );
     let few = &refs[..refs.len().min(32)];
     let few_tokens: usize = few
         .iter()
@@ -131,17 +147,26 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })?;
-    report("one text per call (first 32 chunks)", few_tokens as f64 / single);
+    report(
+        "one text per call (first 32 chunks)",
+        few_tokens as f64 / single,
+    );
 
     if args.sweep {
         for max_texts in [4, 8, 16, 32, 64, 128] {
             let options = EmbedOptions {
-                batch: BatchLimits { max_texts, max_tokens: max_texts * 256 },
+                batch: BatchLimits {
+                    max_texts,
+                    max_tokens: max_texts * 256,
+                },
                 ..EmbedOptions::default()
             };
             let m = BertEmbedder::load_with(&args.model, &options)?;
             let t = seconds(&m, &|m| m.embed(&refs, TextRole::Document).map(drop))?;
-            report(&format!("length-bucketed, batch {max_texts}"), tokens as f64 / t);
+            report(
+                &format!("length-bucketed, batch {max_texts}"),
+                tokens as f64 / t,
+            );
         }
     }
     Ok(())
@@ -163,7 +188,9 @@ fn chunk_sources(
     files.sort();
     let mut chunks = Vec::new();
     'files: for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         let mut chunk = String::new();
         let mut chunk_tokens = 0;
         for line in text.lines() {
@@ -230,6 +257,10 @@ fn flops_per_token(model_dir: &Path, seq: f64) -> Result<f64, Box<dyn std::error
             .as_f64()
             .ok_or_else(|| format!("config.json has no {k}"))
     };
-    let (h, i, layers) = (get("hidden_size")?, get("intermediate_size")?, get("num_hidden_layers")?);
+    let (h, i, layers) = (
+        get("hidden_size")?,
+        get("intermediate_size")?,
+        get("num_hidden_layers")?,
+    );
     Ok(layers * (2.0 * (4.0 * h * h + 2.0 * h * i) + 4.0 * seq * h))
 }
