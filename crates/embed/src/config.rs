@@ -74,7 +74,7 @@ impl SentenceConfig {
                 _ => read_json::<TokenizerConfig>(&dir.join("tokenizer_config.json"))?
                     .and_then(|c| c.model_max_length)
                     // transformers writes 1e30 for "no limit".
-                    .filter(|&n| n >= 1.0 && n < 1e6)
+                    .filter(|n| (1.0..1e6).contains(n))
                     .map(|n| n as usize),
             };
         let prompts = read_json::<SentenceTransformersConfig>(
