@@ -1,13 +1,15 @@
-//! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2, run by
-//! candle-transformers' `BertModel`.
+//! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2: the
+//! checkpoint and config of candle-transformers' `BertModel`, run by the fused forward
+//! pass in `bert_encoder`.
 
+use crate::bert_encoder::BertEncoder;
 use crate::config::{read_json, SentenceConfig};
 use crate::identity::IdentityParts;
 use crate::pipeline::{PipelineSettings, TextPipeline};
 use crate::{EmbedError, EmbedOptions, Embedder, ModelId, TextRole};
 use candle_core::DType;
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use std::path::Path;
 
 /// The files every model directory needs.
@@ -15,7 +17,7 @@ pub(crate) const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "
 
 /// A BERT-family sentence encoder loaded from a model directory.
 pub struct BertEmbedder {
-    model: BertModel,
+    model: BertEncoder,
     pipeline: TextPipeline,
     name: String,
     dim: usize,
@@ -37,7 +39,8 @@ impl BertEmbedder {
     /// Loads the model in `dir`, with `options` overriding what its files say.
     pub fn load_with(dir: &Path, options: &EmbedOptions) -> Result<Self, EmbedError> {
         let files = ModelFiles::check(dir)?;
-        let config: Config = read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
+        let config: Config =
+            read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
         let sentence = SentenceConfig::read(dir)?;
         let device = options.device.candle_device()?;
 
@@ -52,7 +55,10 @@ impl BertEmbedder {
                 "max tokens {max_tokens}: a text needs at least its 2 special tokens"
             )));
         }
-        let query_prefix = options.query_prefix.clone().unwrap_or(sentence.query_prefix);
+        let query_prefix = options
+            .query_prefix
+            .clone()
+            .unwrap_or(sentence.query_prefix);
         let document_prefix = options
             .document_prefix
             .clone()
@@ -73,14 +79,13 @@ impl BertEmbedder {
 
         // SAFETY: the weights are memory-mapped read-only; a model directory is not
         // rewritten while grove runs (the same contract as every mmap-based loader).
-        let vars = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device)
-        }
-        .map_err(|e| EmbedError::InvalidModel {
-            path: files.weights.clone(),
-            reason: e.to_string(),
-        })?;
-        let model = BertModel::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
+        let vars =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device) }
+                .map_err(|e| EmbedError::InvalidModel {
+                    path: files.weights.clone(),
+                    reason: e.to_string(),
+                })?;
+        let model = BertEncoder::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
             path: files.weights.clone(),
             reason: format!("not a BERT checkpoint matching config.json: {e}"),
         })?;
@@ -130,8 +135,7 @@ impl Embedder for BertEmbedder {
 
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.pipeline.embed(texts, role, |batch| {
-            self.model
-                .forward(&batch.ids, &batch.type_ids, Some(&batch.mask))
+            self.model.forward(&batch.ids, &batch.type_ids, &batch.mask)
         })
     }
 }
@@ -219,11 +223,17 @@ fn hash_file(path: &Path) -> Result<[u8; 32], EmbedError> {
 /// A readable model name: `NAME` of a Hugging Face cache path
 /// `models--ORG--NAME/snapshots/REV`, else the directory's own name.
 pub(crate) fn model_name(dir: &Path) -> String {
-    let mut components = dir.components().rev().map(|c| c.as_os_str().to_string_lossy());
+    let mut components = dir
+        .components()
+        .rev()
+        .map(|c| c.as_os_str().to_string_lossy());
     let last = components.next().unwrap_or_default().into_owned();
     if components.next().as_deref() == Some("snapshots") {
         if let Some(repo) = components.next() {
-            if let Some(name) = repo.strip_prefix("models--").and_then(|r| r.split("--").last()) {
+            if let Some(name) = repo
+                .strip_prefix("models--")
+                .and_then(|r| r.split("--").last())
+            {
                 return name.to_string();
             }
         }
@@ -237,7 +247,10 @@ mod tests {
 
     #[test]
     fn names_from_plain_and_cache_paths() {
-        assert_eq!(model_name(Path::new("/m/all-MiniLM-L6-v2")), "all-MiniLM-L6-v2");
+        assert_eq!(
+            model_name(Path::new("/m/all-MiniLM-L6-v2")),
+            "all-MiniLM-L6-v2"
+        );
         assert_eq!(
             model_name(Path::new(
                 "/h/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/c9745ed1"

@@ -68,11 +68,13 @@ impl SentenceConfig {
         };
         let max_seq_length =
             match read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))? {
-                Some(SentenceBertConfig { max_seq_length: Some(n) }) => Some(n),
+                Some(SentenceBertConfig {
+                    max_seq_length: Some(n),
+                }) => Some(n),
                 _ => read_json::<TokenizerConfig>(&dir.join("tokenizer_config.json"))?
                     .and_then(|c| c.model_max_length)
                     // transformers writes 1e30 for "no limit".
-                    .filter(|&n| n >= 1.0 && n < 1e6)
+                    .filter(|n| (1.0..1e6).contains(n))
                     .map(|n| n as usize),
             };
         let prompts = read_json::<SentenceTransformersConfig>(
@@ -106,7 +108,10 @@ fn pooling_from_modules(dir: &Path, modules: &[Module]) -> Result<Pooling, Embed
     {
         return Err(EmbedError::InvalidModel {
             path: dir.join("modules.json"),
-            reason: format!("pooling module path {:?} leaves the model directory", module.path),
+            reason: format!(
+                "pooling module path {:?} leaves the model directory",
+                module.path
+            ),
         });
     }
     let path = dir.join(relative).join("config.json");
@@ -179,30 +184,67 @@ mod tests {
     #[test]
     fn reads_cls_pooling_limit_and_prompts() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "modules.json", r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"#);
-        write(dir.path(), "1_Pooling/config.json", r#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#);
-        write(dir.path(), "sentence_bert_config.json", r#"{"max_seq_length": 1024}"#);
-        write(dir.path(), "config_sentence_transformers.json", r#"{"prompts": {"query": "Represent this query for searching relevant code: ", "passage": ""}}"#);
+        write(
+            dir.path(),
+            "modules.json",
+            r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"#,
+        );
+        write(
+            dir.path(),
+            "1_Pooling/config.json",
+            r#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#,
+        );
+        write(
+            dir.path(),
+            "sentence_bert_config.json",
+            r#"{"max_seq_length": 1024}"#,
+        );
+        write(
+            dir.path(),
+            "config_sentence_transformers.json",
+            r#"{"prompts": {"query": "Represent this query for searching relevant code: ", "passage": ""}}"#,
+        );
         let c = SentenceConfig::read(dir.path()).unwrap();
         assert_eq!(c.pooling, Pooling::Cls);
         assert_eq!(c.max_seq_length, Some(1024));
-        assert_eq!(c.query_prefix, "Represent this query for searching relevant code: ");
+        assert_eq!(
+            c.query_prefix,
+            "Represent this query for searching relevant code: "
+        );
         assert_eq!(c.document_prefix, "");
     }
 
     #[test]
     fn tokenizer_limit_is_the_fallback_and_huge_means_none() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "tokenizer_config.json", r#"{"model_max_length": 512}"#);
-        assert_eq!(SentenceConfig::read(dir.path()).unwrap().max_seq_length, Some(512));
-        write(dir.path(), "tokenizer_config.json", r#"{"model_max_length": 1e30}"#);
-        assert_eq!(SentenceConfig::read(dir.path()).unwrap().max_seq_length, None);
+        write(
+            dir.path(),
+            "tokenizer_config.json",
+            r#"{"model_max_length": 512}"#,
+        );
+        assert_eq!(
+            SentenceConfig::read(dir.path()).unwrap().max_seq_length,
+            Some(512)
+        );
+        write(
+            dir.path(),
+            "tokenizer_config.json",
+            r#"{"model_max_length": 1e30}"#,
+        );
+        assert_eq!(
+            SentenceConfig::read(dir.path()).unwrap().max_seq_length,
+            None
+        );
     }
 
     #[test]
     fn unsupported_pooling_and_bad_json_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "1_Pooling/config.json", r#"{"pooling_mode_max_tokens": true}"#);
+        write(
+            dir.path(),
+            "1_Pooling/config.json",
+            r#"{"pooling_mode_max_tokens": true}"#,
+        );
         let err = SentenceConfig::read(dir.path()).unwrap_err();
         assert!(err.to_string().contains("mean or CLS"), "{err}");
         write(dir.path(), "modules.json", "[{");
@@ -213,8 +255,15 @@ mod tests {
     #[test]
     fn pooling_path_may_not_escape() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "modules.json", r#"[{"path":"../x","type":"sentence_transformers.models.Pooling"}]"#);
+        write(
+            dir.path(),
+            "modules.json",
+            r#"[{"path":"../x","type":"sentence_transformers.models.Pooling"}]"#,
+        );
         let err = SentenceConfig::read(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("leaves the model directory"), "{err}");
+        assert!(
+            err.to_string().contains("leaves the model directory"),
+            "{err}"
+        );
     }
 }

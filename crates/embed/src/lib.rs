@@ -15,6 +15,7 @@
 
 mod batching;
 mod bert;
+mod bert_encoder;
 mod config;
 mod error;
 mod identity;
@@ -25,7 +26,9 @@ pub use batching::BatchLimits;
 pub use bert::BertEmbedder;
 pub use error::EmbedError;
 pub use identity::ModelId;
-pub use resolve::{resolve_model_dir, ModelSource, ResolvedModel, DEFAULT_MODEL_REPO, MODEL_DIR_ENV};
+pub use resolve::{
+    resolve_model_dir, ModelSource, ResolvedModel, DEFAULT_MODEL_REPO, MODEL_DIR_ENV,
+};
 
 use serde::Deserialize;
 use std::path::Path;
@@ -117,7 +120,10 @@ pub const SUPPORTED_MODEL_TYPES: [&str; 1] = ["bert"];
 
 /// Loads the model in `dir`, choosing the implementation from config.json's
 /// `model_type` (or `architectures`).
-pub fn load_model_with(dir: &Path, options: &EmbedOptions) -> Result<Box<dyn Embedder>, EmbedError> {
+pub fn load_model_with(
+    dir: &Path,
+    options: &EmbedOptions,
+) -> Result<Box<dyn Embedder>, EmbedError> {
     #[derive(Deserialize)]
     struct Architecture {
         model_type: Option<String>,
@@ -125,13 +131,12 @@ pub fn load_model_with(dir: &Path, options: &EmbedOptions) -> Result<Box<dyn Emb
         architectures: Vec<String>,
     }
     let files = bert::ModelFiles::check(dir)?;
-    let arch: Architecture = config::read_json(&files.config)?.ok_or_else(|| {
-        EmbedError::MissingFile {
+    let arch: Architecture =
+        config::read_json(&files.config)?.ok_or_else(|| EmbedError::MissingFile {
             dir: dir.to_path_buf(),
             file: "config.json".into(),
             hint: String::new(),
-        }
-    })?;
+        })?;
     let is_bert = arch.model_type.as_deref() == Some("bert")
         || (arch.model_type.is_none() && arch.architectures.iter().any(|a| a.starts_with("Bert")));
     if is_bert {
@@ -159,7 +164,10 @@ pub fn quantize_i8(v: &[f32]) -> (f32, Vec<i8>) {
     }
     let scale = max / 127.0;
     // `as` saturates and maps NaN to 0, so no input can overflow.
-    let q = v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect();
+    let q = v
+        .iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
     (scale, q)
 }
 
@@ -178,7 +186,10 @@ mod tests {
         let (scale, q) = quantize_i8(&v);
         let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
         assert!((scale - max / 127.0).abs() < 1e-9);
-        assert!(q.iter().any(|&x| x == 127 || x == -127), "the largest component maps to ±127");
+        assert!(
+            q.iter().any(|&x| x == 127 || x == -127),
+            "the largest component maps to ±127"
+        );
         for (x, y) in v.iter().zip(dequantize_i8(scale, &q)) {
             assert!((x - y).abs() <= scale / 2.0 + 1e-7, "{x} vs {y}");
         }

@@ -42,12 +42,11 @@ pub(crate) struct PipelineSettings {
 
 impl TextPipeline {
     pub fn new(tokenizer_path: &Path, settings: PipelineSettings) -> Result<Self, EmbedError> {
-        let mut counter = Tokenizer::from_file(tokenizer_path).map_err(|e| {
-            EmbedError::InvalidModel {
+        let mut counter =
+            Tokenizer::from_file(tokenizer_path).map_err(|e| EmbedError::InvalidModel {
                 path: tokenizer_path.to_path_buf(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         // tokenizer.json files often carry the training-time truncation and fixed padding
         // (MiniLM: 128 tokens, padded to 128); sentence-transformers overrides both.
         counter.with_padding(None);
@@ -118,7 +117,8 @@ impl TextPipeline {
         for batch in plan_batches(&lengths, self.batch) {
             let input = self.batch_input(&encodings, &batch)?;
             let hidden = forward(&input)?;
-            let vectors = pool_and_normalize(&hidden, &input.mask, self.pooling)?.to_vec2::<f32>()?;
+            let vectors =
+                pool_and_normalize(&hidden, &input.mask, self.pooling)?.to_vec2::<f32>()?;
             if vectors.len() != batch.len() {
                 return Err(EmbedError::Candle(format!(
                     "model returned {} vectors for {} texts",
@@ -133,7 +133,11 @@ impl TextPipeline {
         Ok(out)
     }
 
-    fn batch_input(&self, encodings: &[Encoding], batch: &[usize]) -> Result<BatchInput, EmbedError> {
+    fn batch_input(
+        &self,
+        encodings: &[Encoding],
+        batch: &[usize],
+    ) -> Result<BatchInput, EmbedError> {
         let longest = batch.iter().map(|&i| encodings[i].len()).max().unwrap_or(0);
         let cells = batch.len() * longest;
         let mut ids = Vec::with_capacity(cells);
@@ -159,7 +163,11 @@ impl TextPipeline {
 }
 
 /// `[texts, tokens, dim]` token vectors → `[texts, dim]` unit vectors.
-fn pool_and_normalize(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> candle_core::Result<Tensor> {
+fn pool_and_normalize(
+    hidden: &Tensor,
+    mask: &Tensor,
+    pooling: Pooling,
+) -> candle_core::Result<Tensor> {
     let pooled = match pooling {
         Pooling::Mean => {
             let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
@@ -172,6 +180,10 @@ fn pool_and_normalize(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> candl
     };
     let pooled = pooled.to_dtype(DType::F32)?;
     // As torch.nn.functional.normalize: eps 1e-12 keeps a zero vector finite.
-    let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+    let norm = pooled
+        .sqr()?
+        .sum_keepdim(1)?
+        .sqrt()?
+        .clamp(1e-12f32, f32::MAX)?;
     pooled.broadcast_div(&norm)
 }

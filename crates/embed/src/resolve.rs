@@ -50,7 +50,12 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> Result<ResolvedModel, Embed
     let env_dir = std::env::var_os(MODEL_DIR_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    resolve_in(explicit, env_dir.as_deref(), hf_hub_cache_dir().as_deref(), download)
+    resolve_in(
+        explicit,
+        env_dir.as_deref(),
+        hf_hub_cache_dir().as_deref(),
+        download,
+    )
 }
 
 /// [`resolve_model_dir`] with its environment passed in.
@@ -104,7 +109,11 @@ fn resolve_in(
 
 /// The hub cache directory as huggingface_hub computes it.
 fn hf_hub_cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = var("HF_HUB_CACHE") {
         return Some(dir);
     }
@@ -126,8 +135,8 @@ fn find_in_hf_cache(hub: &Path, repo: &str) -> Result<PathBuf, String> {
             return Ok(dir);
         }
     }
-    let entries = std::fs::read_dir(&snapshots)
-        .map_err(|_| format!("no {}", snapshots.display()))?;
+    let entries =
+        std::fs::read_dir(&snapshots).map_err(|_| format!("no {}", snapshots.display()))?;
     let mut candidates: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     candidates.sort();
     candidates
@@ -147,7 +156,9 @@ fn download(attempts: &mut Vec<String>) -> Option<PathBuf> {
     match download_default_model() {
         Ok(dir) => Some(dir),
         Err(e) => {
-            attempts.push(format!("download of {DEFAULT_MODEL_REPO} from the Hugging Face hub: {e}"));
+            attempts.push(format!(
+                "download of {DEFAULT_MODEL_REPO} from the Hugging Face hub: {e}"
+            ));
             None
         }
     }
@@ -204,9 +215,21 @@ mod tests {
         let a = model_dir(&tmp.path().join("a"));
         let b = model_dir(&tmp.path().join("b"));
         let r = resolve_in(Some(&a), Some(&b), None, no_download).unwrap();
-        assert_eq!(r, ResolvedModel { dir: a, source: ModelSource::Explicit });
+        assert_eq!(
+            r,
+            ResolvedModel {
+                dir: a,
+                source: ModelSource::Explicit
+            }
+        );
         let r = resolve_in(None, Some(&b), None, no_download).unwrap();
-        assert_eq!(r, ResolvedModel { dir: b, source: ModelSource::Env });
+        assert_eq!(
+            r,
+            ResolvedModel {
+                dir: b,
+                source: ModelSource::Env
+            }
+        );
     }
 
     #[test]
@@ -218,22 +241,38 @@ mod tests {
         model_dir(&hub.join("models--sentence-transformers--all-MiniLM-L6-v2/snapshots/r1"));
         let err = resolve_in(None, Some(&empty), Some(&hub), no_download).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("GROVE_MODEL_DIR") && msg.contains("no config.json in it"), "{msg}");
-        let err = resolve_in(Some(&tmp.path().join("nope")), None, Some(&hub), no_download)
-            .unwrap_err();
+        assert!(
+            msg.contains("GROVE_MODEL_DIR") && msg.contains("no config.json in it"),
+            "{msg}"
+        );
+        let err = resolve_in(
+            Some(&tmp.path().join("nope")),
+            None,
+            Some(&hub),
+            no_download,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no such directory"), "{err}");
     }
 
     #[test]
     fn finds_the_snapshot_refs_main_names() {
         let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("models--sentence-transformers--all-MiniLM-L6-v2");
+        let repo = tmp
+            .path()
+            .join("models--sentence-transformers--all-MiniLM-L6-v2");
         model_dir(&repo.join("snapshots/aaa"));
         let wanted = model_dir(&repo.join("snapshots/bbb"));
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), "bbb\n").unwrap();
         let r = resolve_in(None, None, Some(tmp.path()), no_download).unwrap();
-        assert_eq!(r, ResolvedModel { dir: wanted, source: ModelSource::HfCache });
+        assert_eq!(
+            r,
+            ResolvedModel {
+                dir: wanted,
+                source: ModelSource::HfCache
+            }
+        );
         // Without refs/main, any complete snapshot will do.
         std::fs::remove_file(repo.join("refs/main")).unwrap();
         let r = resolve_in(None, None, Some(tmp.path()), no_download).unwrap();

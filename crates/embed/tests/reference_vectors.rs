@@ -107,7 +107,10 @@ fn keeps_input_order_across_length_buckets() {
     let Some(dir) = model_dir() else { return };
     // Tiny batches force many buckets, so sorting by length really reorders the texts.
     let options = EmbedOptions {
-        batch: BatchLimits { max_texts: 3, max_tokens: 300 },
+        batch: BatchLimits {
+            max_texts: 3,
+            max_tokens: 300,
+        },
         ..EmbedOptions::default()
     };
     let small_batches = BertEmbedder::load_with(&dir, &options).unwrap();
@@ -124,7 +127,10 @@ fn keeps_input_order_across_length_buckets() {
     }
     // Same text, same vector (up to padding noise: the copies sit in different batches).
     assert_close(&together[3], &together[texts.len() - 1], "duplicate text");
-    assert!(cosine(&together[0], &together[8]) < 0.9999, "different texts, different vectors");
+    assert!(
+        cosine(&together[0], &together[8]) < 0.9999,
+        "different texts, different vectors"
+    );
 }
 
 #[test]
@@ -134,21 +140,34 @@ fn empty_input_gives_no_vectors() {
 }
 
 /// Words that are one token each, so a text's token count is words + 2 ([CLS], [SEP]).
-const WORDS: [&str; 8] = ["river", "stone", "cloud", "green", "house", "table", "music", "light"];
+const WORDS: [&str; 8] = [
+    "river", "stone", "cloud", "green", "house", "table", "music", "light",
+];
 
 fn words(n: usize) -> String {
-    (0..n).map(|i| WORDS[i % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|i| WORDS[i % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
 fn truncates_at_max_tokens_like_sentence_transformers() {
     let Some(m) = model() else { return };
-    assert_eq!(m.max_tokens(), 256, "sentence_bert_config.json, not tokenizer.json's 128");
+    assert_eq!(
+        m.max_tokens(),
+        256,
+        "sentence_bert_config.json, not tokenizer.json's 128"
+    );
     for w in WORDS {
         assert_eq!(m.count_tokens(w).unwrap(), 3, "{w} is one token");
     }
     let long = words(400);
-    assert_eq!(m.count_tokens(&long).unwrap(), 402, "counting does not truncate");
+    assert_eq!(
+        m.count_tokens(&long).unwrap(),
+        402,
+        "counting does not truncate"
+    );
     // 256 tokens = [CLS] + 254 words + [SEP]: what sentence-transformers keeps.
     let got = m
         .embed(&[&long, &words(254), &words(250)], TextRole::Document)
@@ -158,7 +177,10 @@ fn truncates_at_max_tokens_like_sentence_transformers() {
         .iter()
         .zip(&got[2])
         .fold(0f32, |d, (a, b)| d.max((a - b).abs()));
-    assert!(max_diff > 1e-4, "250 words must differ from 254 (diff {max_diff})");
+    assert!(
+        max_diff > 1e-4,
+        "250 words must differ from 254 (diff {max_diff})"
+    );
 }
 
 #[test]
@@ -176,34 +198,60 @@ fn identity_covers_settings_and_is_stable() {
     assert_eq!(base.name(), "all-MiniLM-L6-v2");
     assert_eq!(base.dim(), 384);
     let again = load_model(&dir).unwrap();
-    assert_eq!(again.identity(), base.identity(), "same files, same settings");
+    assert_eq!(
+        again.identity(),
+        base.identity(),
+        "same files, same settings"
+    );
     // Batch caps shape speed, not vectors: same identity.
     let batched = BertEmbedder::load_with(
         &dir,
-        &EmbedOptions { batch: BatchLimits { max_texts: 1, max_tokens: 1 }, ..Default::default() },
+        &EmbedOptions {
+            batch: BatchLimits {
+                max_texts: 1,
+                max_tokens: 1,
+            },
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(batched.identity(), base.identity());
 
-    let shorter =
-        BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(128), ..Default::default() })
-            .unwrap();
+    let shorter = BertEmbedder::load_with(
+        &dir,
+        &EmbedOptions {
+            max_tokens: Some(128),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(shorter.max_tokens(), 128);
     assert_ne!(shorter.identity(), base.identity());
     let prefixed = BertEmbedder::load_with(
         &dir,
-        &EmbedOptions { query_prefix: Some("query: ".into()), ..Default::default() },
+        &EmbedOptions {
+            query_prefix: Some("query: ".into()),
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_ne!(prefixed.identity(), base.identity());
     let q = prefixed.embed(&["read a file"], TextRole::Query).unwrap();
-    let d = prefixed.embed(&["read a file"], TextRole::Document).unwrap();
-    assert!(cosine(&q[0], &d[0]) < 0.9999, "the query prefix is embedded");
+    let d = prefixed
+        .embed(&["read a file"], TextRole::Document)
+        .unwrap();
+    assert!(
+        cosine(&q[0], &d[0]) < 0.9999,
+        "the query prefix is embedded"
+    );
     assert_eq!(d, base.embed(&["read a file"], TextRole::Document).unwrap());
 
     let doc_prefixed = BertEmbedder::load_with(
         &dir,
-        &EmbedOptions { document_prefix: Some("passage: ".into()), ..Default::default() },
+        &EmbedOptions {
+            document_prefix: Some("passage: ".into()),
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_ne!(doc_prefixed.identity(), base.identity());
@@ -214,8 +262,13 @@ fn identity_covers_settings_and_is_stable() {
         "the document prefix counts against the limit"
     );
 
-    let over =
-        BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(10_000), ..Default::default() })
-            .unwrap();
+    let over = BertEmbedder::load_with(
+        &dir,
+        &EmbedOptions {
+            max_tokens: Some(10_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(over.max_tokens(), 512, "capped at the position embeddings");
 }
