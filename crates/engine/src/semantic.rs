@@ -49,6 +49,38 @@ struct LiveFile {
     size: u64,
 }
 
+/// Segments opened on demand, each once.
+struct Segments<'a> {
+    store: &'a Store,
+    open: HashMap<ObjectId, Arc<Segment>>,
+}
+
+impl<'a> Segments<'a> {
+    fn new(store: &'a Store) -> Self {
+        Segments { store, open: HashMap::new() }
+    }
+    fn get(&mut self, id: ObjectId) -> Result<Arc<Segment>, EngineError> {
+        if let Some(s) = self.open.get(&id) {
+            return Ok(s.clone());
+        }
+        let s = grove_indexer::open_segment(self.store, id)?;
+        self.open.insert(id, s.clone());
+        Ok(s)
+    }
+    fn read(&mut self, id: ObjectId, doc: u32) -> Result<Vec<u8>, EngineError> {
+        let seg = self.get(id)?;
+        read_doc(&seg, id, doc)
+    }
+}
+
+/// A document's bytes, decompressed.
+fn read_doc(seg: &Segment, id: ObjectId, doc: u32) -> Result<Vec<u8>, EngineError> {
+    let mut buf = Vec::new();
+    seg.content_into(doc, &mut buf)
+        .map_err(|source| grove_indexer::IndexError::Segment { path: id.to_hex(), source })?;
+    Ok(buf)
+}
+
 /// A revision's live files and their syntax records.
 struct RevSyntax {
     files: Vec<LiveFile>,
@@ -276,20 +308,12 @@ impl Engine {
         snap: &Snapshot,
         progress: &dyn Progress,
     ) -> Result<RevSyntax, EngineError> {
-        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        let mut segments = Segments::new(store);
         let mut files = Vec::new();
         for e in &snap.entries {
             let DocRef::Indexed { segment, doc } = e.doc else { continue };
             let seg_id = snap.segments[segment as usize];
-            let seg = match segments.get(&seg_id) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = grove_indexer::open_segment(store, seg_id)?;
-                    segments.insert(seg_id, s.clone());
-                    s
-                }
-            };
-            let d = seg.doc(doc);
+            let d = segments.get(seg_id)?.doc(doc);
             files.push(LiveFile {
                 lang: lang_code(&e.path),
                 path: e.path.clone(),
@@ -316,10 +340,7 @@ impl Engine {
                     .par_iter()
                     .map(|&i| {
                         let f = &files[i];
-                        let mut buf = Vec::new();
-                        segments[&f.segment]
-                            .content_into(f.doc, &mut buf)
-                            .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                        let buf = read_doc(&segments.open[&f.segment], f.segment, f.doc)?;
                         let rec = analyse(&f.path, &buf);
                         progress.inc(1);
                         Ok((SyntaxKey { content: f.content, lang: f.lang }, rec))
@@ -468,7 +489,7 @@ impl Engine {
         }
         let model = embedder.identity().0;
         progress.start("embedding chunks", todo.len() as u64);
-        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        let mut segments = Segments::new(store);
         let mut content: HashMap<(ObjectId, u32), Arc<Vec<u8>>> = HashMap::new();
         for batch in todo.chunks(VECTOR_FLUSH) {
             if stop.load(Ordering::Relaxed) {
@@ -480,17 +501,7 @@ impl Engine {
                 let bytes = match content.get(&(f.segment, f.doc)) {
                     Some(b) => b.clone(),
                     None => {
-                        let seg = match segments.get(&f.segment) {
-                            Some(s) => s.clone(),
-                            None => {
-                                let s = grove_indexer::open_segment(store, f.segment)?;
-                                segments.insert(f.segment, s.clone());
-                                s
-                            }
-                        };
-                        let mut buf = Vec::new();
-                        seg.content_into(f.doc, &mut buf)
-                            .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                        let buf = segments.read(f.segment, f.doc)?;
                         // Chunks of one file are queued together; keep only
                         // the current file's bytes around.
                         content.clear();
@@ -718,7 +729,7 @@ impl Engine {
         }
         let mut budget_left = opts.budget.unwrap_or(usize::MAX);
         let mut hits = Vec::with_capacity(groups.len());
-        let mut segments: HashMap<ObjectId, Arc<Segment>> = HashMap::new();
+        let mut segments = Segments::new(store);
         for g in groups {
             let f = &rs.files[g.file as usize];
             let mut hit = FindHit {
@@ -737,17 +748,7 @@ impl Engine {
                     out.budget_exhausted = true;
                     break;
                 }
-                let seg = match segments.get(&f.segment) {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = grove_indexer::open_segment(store, f.segment)?;
-                        segments.insert(f.segment, s.clone());
-                        s
-                    }
-                };
-                let mut buf = Vec::new();
-                seg.content_into(f.doc, &mut buf)
-                    .map_err(|source| grove_indexer::IndexError::Segment { path: f.segment.to_hex(), source })?;
+                let buf = segments.read(f.segment, f.doc)?;
                 let (s, e) = if opts.files { (0, buf.len()) } else { (g.start_byte as usize, g.end_byte as usize) };
                 let text = buf.get(s..e.min(buf.len())).unwrap_or(&[]);
                 let (text, cut) = cut_to_tokens(text, budget_left);
