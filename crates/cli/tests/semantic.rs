@@ -248,3 +248,41 @@ fn semantic_index_embeds_each_chunk_once_and_finds_by_meaning() {
     assert_eq!(stdout(&out).lines().next(), Some("db/pool.py"), "{}", describe(&out));
     assert_code(&ix.check(), 0);
 }
+
+#[test]
+fn an_interrupted_semantic_index_resumes_without_redoing_finished_chunks() {
+    let Some(model) = model_dir() else { return };
+    let (_t, repo) = demo_repo();
+    let m = model.to_str().unwrap();
+    let embedded = |out: &std::process::Output| -> u64 {
+        let s = stdout(out);
+        let at = s.find("embedded ").unwrap_or_else(|| panic!("no summary: {}", describe(out)));
+        s[at + 9..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    // How many chunks HEAD has, from a run that is not interrupted.
+    let full = Indexed::new(&repo);
+    let out = full.run("index", ["--semantic", "--model-dir", m]);
+    assert_code(&out, 0);
+    let total = embedded(&out);
+    assert!(total > 2, "{}", describe(&out));
+
+    // Killed right after the first vector file (2 chunks) is durable.
+    let ix = Indexed::new(&repo);
+    let out = grove_cmd()
+        .args(["index", "--semantic", "--model-dir", m, "--repo"])
+        .arg(&repo)
+        .arg("--index-dir")
+        .arg(&ix.index)
+        .env("GROVE_EMBED_FLUSH", "2")
+        .env("GROVE_FAILPOINT", "after-vectors")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the failpoint did not fire: {}", describe(&out));
+    assert_code(&ix.check(), 0);
+    let out = ix.run("index", ["--semantic", "--model-dir", m]);
+    assert_code(&out, 0);
+    assert_eq!(embedded(&out), total - 2, "{}", describe(&out));
+    let out = ix.run("find", ["--model-dir", m, "--mode", "dense", "--json", "-k", "1", "retry a failed connection"]);
+    assert_code(&out, 0);
+    assert_eq!(json_lines(&out).last().unwrap()["unembedded"], 0);
+}

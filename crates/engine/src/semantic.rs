@@ -32,8 +32,13 @@ pub const SYNTAX_VERSION: u32 = 1 + 1000 * grove_syntax::RULES_VERSION;
 /// Syntax files are cut at about this much encoded data.
 const SYNTAX_FILE_BYTES: usize = 16 << 20;
 /// Vectors are written to a new file every this many chunks while embedding,
-/// so an interrupted run keeps its finished work.
+/// so an interrupted run keeps its finished work (`GROVE_EMBED_FLUSH`
+/// overrides it, for tests of that).
 const VECTOR_FLUSH: usize = 2048;
+
+fn vector_flush() -> usize {
+    std::env::var("GROVE_EMBED_FLUSH").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(VECTOR_FLUSH)
+}
 /// Files larger than this get lexical chunks but no embeddings (generated
 /// data would cost minutes of model time and add noise).
 const MAX_EMBED_FILE_BYTES: u64 = 512 << 10;
@@ -491,7 +496,7 @@ impl Engine {
         progress.start("embedding chunks", todo.len() as u64);
         let mut segments = Segments::new(store);
         let mut content: HashMap<(ObjectId, u32), Arc<Vec<u8>>> = HashMap::new();
-        for batch in todo.chunks(VECTOR_FLUSH) {
+        for batch in todo.chunks(vector_flush()) {
             if stop.load(Ordering::Relaxed) {
                 summary.interrupted = true;
                 break;
@@ -516,7 +521,7 @@ impl Engine {
             // Smaller embed calls inside a flush keep the progress bar moving
             // and let an interrupt land within seconds.
             let mut done = 0;
-            for sub in texts.chunks(128) {
+            for sub in texts.chunks(128.min(texts.len().max(1))) {
                 if stop.load(Ordering::Relaxed) {
                     summary.interrupted = true;
                     break;

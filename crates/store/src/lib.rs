@@ -520,6 +520,12 @@ fn object_failpoints(kinds: [bool; 4]) {
     if kinds[Kind::Snapshot as usize] {
         failpoint("after-snapshot");
     }
+    if kinds[Kind::Syntax as usize] {
+        failpoint("after-syntax");
+    }
+    if kinds[Kind::Vectors as usize] {
+        failpoint("after-vectors");
+    }
 }
 
 /// Complete, durable temp files waiting to be installed ([`Store::install`]);
