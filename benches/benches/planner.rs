@@ -17,30 +17,18 @@ const PATTERNS: &[(&str, &str)] = &[
 ];
 
 fn parse(p: &str) -> regex_syntax::hir::Hir {
-    regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(true)
-        .multi_line(true)
-        .build()
-        .parse(p)
-        .unwrap()
+    regex_syntax::ParserBuilder::new().utf8(false).unicode(true).multi_line(true).build().parse(p).unwrap()
 }
 
 fn bench_plan(c: &mut Criterion) {
     let mut g = c.benchmark_group("plan");
     for (name, pattern) in PATTERNS {
         let hir = parse(pattern);
-        g.bench_function(*name, |b| {
-            b.iter(|| plan(black_box(&hir), PlanLimits::default()))
-        });
+        g.bench_function(*name, |b| b.iter(|| plan(black_box(&hir), PlanLimits::default())));
     }
-    let long: String = (0..2000)
-        .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
-        .collect();
+    let long: String = (0..2000).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
     let hir = parse(&format!("(?i){long}"));
-    g.bench_function("ci_literal_2k", |b| {
-        b.iter(|| plan(black_box(&hir), PlanLimits::default()))
-    });
+    g.bench_function("ci_literal_2k", |b| b.iter(|| plan(black_box(&hir), PlanLimits::default())));
     g.finish();
 }
 

@@ -23,32 +23,19 @@ fn benches(c: &mut Criterion) {
     let df = common::doc_frequencies(&corpus.files, &built);
 
     // --- Segment::open -------------------------------------------------
-    c.bench_function("segment/open", |b| {
-        b.iter(|| Segment::open(black_box(built.bytes.clone())).unwrap())
-    });
+    c.bench_function("segment/open", |b| b.iter(|| Segment::open(black_box(built.bytes.clone())).unwrap()));
 
     // --- postings(t) -----------------------------------------------------
     // rare: ~0.5% of docs (at least 3, so it is a posting record rather
     // than an id inlined in the dictionary); medium: ~10%; common: the
     // trigram in the most docs.
-    let (common_t, common_df) = df
-        .iter()
-        .map(|(&t, &d)| (d, std::cmp::Reverse(t)))
-        .max()
-        .map(|(d, t)| (t.0, d))
-        .unwrap();
+    let (common_t, common_df) =
+        df.iter().map(|(&t, &d)| (d, std::cmp::Reverse(t))).max().map(|(d, t)| (t.0, d)).unwrap();
     let (medium_t, medium_df) = common::trigram_near(&df, n / 10, &[]);
     let (rare_t, rare_df) = common::trigram_near(&df, (n / 200).max(3), &[]);
     let mut g = c.benchmark_group("postings");
-    for (name, t, d) in [
-        ("rare", rare_t, rare_df),
-        ("medium", medium_t, medium_df),
-        ("common", common_t, common_df),
-    ] {
-        eprintln!(
-            "postings/{name}: trigram {} in {d} of {n} docs",
-            common::show(t)
-        );
+    for (name, t, d) in [("rare", rare_t, rare_df), ("medium", medium_t, medium_df), ("common", common_t, common_df)] {
+        eprintln!("postings/{name}: trigram {} in {d} of {n} docs", common::show(t));
         g.bench_function(name, |b| b.iter(|| seg.postings(black_box(t)).unwrap()));
     }
     g.finish();
@@ -62,24 +49,13 @@ fn benches(c: &mut Criterion) {
         }
         chosen.iter().map(|&t| seg.postings(t).unwrap()).collect()
     };
-    let sizes = |ls: &[RoaringBitmap]| {
-        ls.iter()
-            .map(|b| b.len().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let sizes = |ls: &[RoaringBitmap]| ls.iter().map(|b| b.len().to_string()).collect::<Vec<_>>().join(", ");
     let and2 = lists(&[0.5, 0.25]);
     let and5 = lists(&[0.5, 0.25, 0.1, 0.05, 0.02]);
     let or10 = lists(&[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10]);
     let mut g = c.benchmark_group("roaring");
-    eprintln!(
-        "roaring/and2: lists of {} docs -> {}",
-        sizes(&and2),
-        (&and2[0] & &and2[1]).len()
-    );
-    g.bench_function("and2", |b| {
-        b.iter(|| black_box(&and2[0]) & black_box(&and2[1]))
-    });
+    eprintln!("roaring/and2: lists of {} docs -> {}", sizes(&and2), (&and2[0] & &and2[1]).len());
+    g.bench_function("and2", |b| b.iter(|| black_box(&and2[0]) & black_box(&and2[1])));
     let and_all = |ls: &[RoaringBitmap]| {
         // As the evaluator does: smallest first, then `&=` the others.
         let mut refs: Vec<&RoaringBitmap> = ls.iter().collect();
@@ -90,11 +66,7 @@ fn benches(c: &mut Criterion) {
         }
         acc
     };
-    eprintln!(
-        "roaring/and5: lists of {} docs -> {}",
-        sizes(&and5),
-        and_all(&and5).len()
-    );
+    eprintln!("roaring/and5: lists of {} docs -> {}", sizes(&and5), and_all(&and5).len());
     g.bench_function("and5", |b| b.iter(|| and_all(black_box(&and5))));
     let or_all = |ls: &[RoaringBitmap]| {
         let mut acc = RoaringBitmap::new();
@@ -103,11 +75,7 @@ fn benches(c: &mut Criterion) {
         }
         acc
     };
-    eprintln!(
-        "roaring/or10: lists of {} docs -> {}",
-        sizes(&or10),
-        or_all(&or10).len()
-    );
+    eprintln!("roaring/or10: lists of {} docs -> {}", sizes(&or10), or_all(&or10).len());
     g.bench_function("or10", |b| b.iter(|| or_all(black_box(&or10))));
     g.finish();
 
@@ -132,12 +100,8 @@ fn benches(c: &mut Criterion) {
     let files = corpus.prefix(WRITE_BYTES);
     let bytes: u64 = files.iter().map(|f| f.content.len() as u64).sum();
     eprintln!("write/*: {} files, {bytes} bytes", files.len());
-    let prepare = || -> Vec<PreparedDoc> {
-        files
-            .iter()
-            .map(|f| PreparedDoc::new(f.input(), common::ZSTD_LEVEL))
-            .collect()
-    };
+    let prepare =
+        || -> Vec<PreparedDoc> { files.iter().map(|f| PreparedDoc::new(f.input(), common::ZSTD_LEVEL)).collect() };
     let mut g = c.benchmark_group("write");
     g.sample_size(10).throughput(Throughput::Bytes(bytes));
     // The whole thing, single-threaded for the per-doc work as written here

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use grove_base::{EntryMode, GitOid};
 use grove_manifest::{DocRef, Entry, Snapshot};
-use grove_search::{
-    search, CaseMode, CompiledPattern, OutputMode, PatternOptions, SearchOptions, Target,
-};
+use grove_search::{search, CaseMode, CompiledPattern, OutputMode, PatternOptions, SearchOptions, Target};
 use grove_store::ObjectId;
 
 mod common;
@@ -28,19 +26,9 @@ struct Case {
 
 const CASES: &[Case] = &[
     // A few files in the default corpus.
-    Case {
-        name: "selective_literal",
-        pattern: "reserve_exact",
-        case: CaseMode::Sensitive,
-        mode: OutputMode::Lines,
-    },
+    Case { name: "selective_literal", pattern: "reserve_exact", case: CaseMode::Sensitive, mode: OutputMode::Lines },
     // The planner keeps `fn` and `_new`.
-    Case {
-        name: "regex_literal",
-        pattern: r"fn\s+\w+_new",
-        case: CaseMode::Sensitive,
-        mode: OutputMode::Lines,
-    },
+    Case { name: "regex_literal", pattern: r"fn\s+\w+_new", case: CaseMode::Sensitive, mode: OutputMode::Lines },
     Case {
         name: "ci_literal",
         pattern: "HashMap::with_capacity",
@@ -48,27 +36,12 @@ const CASES: &[Case] = &[
         mode: OutputMode::Lines,
     },
     // No trigram: every live doc is a candidate.
-    Case {
-        name: "no_literal",
-        pattern: r"\w+\s*=\s*\d{3,}",
-        case: CaseMode::Sensitive,
-        mode: OutputMode::Lines,
-    },
+    Case { name: "no_literal", pattern: r"\w+\s*=\s*\d{3,}", case: CaseMode::Sensitive, mode: OutputMode::Lines },
     // In most files, counted (-c).
-    Case {
-        name: "common_word_count",
-        pattern: "self",
-        case: CaseMode::Sensitive,
-        mode: OutputMode::Count,
-    },
+    Case { name: "common_word_count", pattern: "self", case: CaseMode::Sensitive, mode: OutputMode::Count },
     // In no file and no candidate: the fixed cost of a search (walking the
     // snapshot, posting lookups, the verification pool, attribution).
-    Case {
-        name: "absent_literal",
-        pattern: "qqxq_absent_zzjz",
-        case: CaseMode::Sensitive,
-        mode: OutputMode::Lines,
-    },
+    Case { name: "absent_literal", pattern: "qqxq_absent_zzjz", case: CaseMode::Sensitive, mode: OutputMode::Lines },
 ];
 
 fn benches(c: &mut Criterion) {
@@ -85,18 +58,9 @@ fn benches(c: &mut Criterion) {
             doc: DocRef::Indexed { segment: 0, doc },
         })
         .collect();
-    let snapshot = Snapshot {
-        commit: GitOid::NULL,
-        tree: GitOid::NULL,
-        segments: vec![seg_id],
-        entries,
-    };
-    let targets = [Target {
-        label: "HEAD".to_string(),
-        snapshot: Arc::new(snapshot),
-    }];
-    let segments: HashMap<ObjectId, Arc<grove_segment::Segment>> =
-        HashMap::from([(seg_id, built.segment.clone())]);
+    let snapshot = Snapshot { commit: GitOid::NULL, tree: GitOid::NULL, segments: vec![seg_id], entries };
+    let targets = [Target { label: "HEAD".to_string(), snapshot: Arc::new(snapshot) }];
+    let segments: HashMap<ObjectId, Arc<grove_segment::Segment>> = HashMap::from([(seg_id, built.segment.clone())]);
 
     // Each doc's trigram set, to report how many bytes a query verifies.
     let doc_trigrams: Vec<Vec<u32>> = built
@@ -117,19 +81,13 @@ fn benches(c: &mut Criterion) {
             .sum()
     };
 
-    let opts = |case: &Case| PatternOptions {
-        case: case.case,
-        ..Default::default()
-    };
+    let opts = |case: &Case| PatternOptions { case: case.case, ..Default::default() };
 
     let mut g = c.benchmark_group("search");
     g.sample_size(20);
     for case in CASES {
         let pattern = CompiledPattern::new(case.pattern, &opts(case)).unwrap();
-        let sopts = SearchOptions {
-            mode: case.mode,
-            ..Default::default()
-        };
+        let sopts = SearchOptions { mode: case.mode, ..Default::default() };
         let out = search(&pattern, &targets, None, &segments, &sopts).unwrap();
         let lines: u64 = out.files.iter().map(|f| f.matches.count).sum();
         eprintln!(
@@ -152,9 +110,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile");
     for case in CASES {
         let o = opts(case);
-        g.bench_function(case.name, |b| {
-            b.iter(|| CompiledPattern::new(black_box(case.pattern), &o).unwrap())
-        });
+        g.bench_function(case.name, |b| b.iter(|| CompiledPattern::new(black_box(case.pattern), &o).unwrap()));
     }
     g.finish();
 }

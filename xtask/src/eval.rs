@@ -61,11 +61,7 @@ pub fn parse(args: &[OsString], workspace: &Path) -> Result<Option<EvalOpts>> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let a = a.to_str().ok_or("non-UTF-8 argument")?;
-        let mut val = || {
-            it.next()
-                .map(PathBuf::from)
-                .ok_or_else(|| format!("{a} needs a value"))
-        };
+        let mut val = || it.next().map(PathBuf::from).ok_or_else(|| format!("{a} needs a value"));
         match a {
             "--repo" => o.repo = val()?,
             "--queries" => o.queries = num(&val()?)?,
@@ -87,9 +83,7 @@ pub fn parse(args: &[OsString], workspace: &Path) -> Result<Option<EvalOpts>> {
 }
 
 fn num(p: &Path) -> Result<usize> {
-    p.to_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not a number: {}", p.display()))
+    p.to_str().and_then(|s| s.parse().ok()).ok_or_else(|| format!("not a number: {}", p.display()))
 }
 
 fn git(repo: &Path, args: &[&str]) -> Result<String> {
@@ -109,8 +103,8 @@ fn git(repo: &Path, args: &[&str]) -> Result<String> {
 /// Extensions grove-syntax parses: the answers are source files.
 fn is_source(path: &str) -> bool {
     const EXT: &[&str] = &[
-        "rs", "py", "pyi", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "go", "java", "c",
-        "h", "cc", "cpp", "cxx", "hpp", "hh", "hxx",
+        "rs", "py", "pyi", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "go", "java", "c", "h", "cc", "cpp",
+        "cxx", "hpp", "hh", "hxx",
     ];
     path.rsplit_once('.').is_some_and(|(_, e)| EXT.contains(&e))
 }
@@ -129,22 +123,14 @@ fn clean_message(msg: &str) -> String {
     for l in msg.lines() {
         let t = l.trim();
         let trailer = t.split_once(':').is_some_and(|(k, _)| {
-            !k.is_empty()
-                && k.len() < 30
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && k.contains('-')
+            !k.is_empty() && k.len() < 30 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && k.contains('-')
         });
-        if trailer || t.starts_with("Fixes #") || t.starts_with("Closes #") || t.starts_with("http")
-        {
+        if trailer || t.starts_with("Fixes #") || t.starts_with("Closes #") || t.starts_with("http") {
             continue;
         }
         lines.push(t);
     }
-    let mut s = lines
-        .join(" ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let mut s = lines.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
     if s.len() > 600 {
         let mut cut = 600;
         while !s.is_char_boundary(cut) {
@@ -156,17 +142,7 @@ fn clean_message(msg: &str) -> String {
 }
 
 fn cases(o: &EvalOpts) -> Result<Vec<Case>> {
-    let log = git(
-        &o.repo,
-        &[
-            "log",
-            "--first-parent",
-            "--no-merges",
-            "-n",
-            &o.scan.to_string(),
-            "--format=%H %P",
-        ],
-    )?;
+    let log = git(&o.repo, &["log", "--first-parent", "--no-merges", "-n", &o.scan.to_string(), "--format=%H %P"])?;
     let mut out = Vec::new();
     for line in log.lines() {
         let mut parts = line.split_whitespace();
@@ -197,12 +173,7 @@ fn cases(o: &EvalOpts) -> Result<Vec<Case>> {
         if answers.is_empty() || touched_source > o.max_files {
             continue;
         }
-        out.push(Case {
-            commit: c.to_string(),
-            parent: p.to_string(),
-            query,
-            answers,
-        });
+        out.push(Case { commit: c.to_string(), parent: p.to_string(), query, answers });
         if out.len() >= o.queries {
             break;
         }
@@ -243,22 +214,10 @@ struct Score {
 }
 
 fn score(ranked: &[String], answers: &BTreeSet<String>) -> Score {
-    let recall = |k: usize| {
-        ranked
-            .iter()
-            .take(k)
-            .filter(|p| answers.contains(*p))
-            .count() as f64
-            / answers.len() as f64
-    };
+    let recall =
+        |k: usize| ranked.iter().take(k).filter(|p| answers.contains(*p)).count() as f64 / answers.len() as f64;
     let first = ranked.iter().position(|p| answers.contains(p));
-    Score {
-        r1: recall(1),
-        r5: recall(5),
-        r10: recall(10),
-        mrr: first.map_or(0.0, |i| 1.0 / (i as f64 + 1.0)),
-        ms: 0.0,
-    }
+    Score { r1: recall(1), r5: recall(5), r10: recall(10), mrr: first.map_or(0.0, |i| 1.0 / (i as f64 + 1.0)), ms: 0.0 }
 }
 
 pub fn eval(o: EvalOpts) -> Result<ExitCode> {
@@ -281,11 +240,7 @@ pub fn eval(o: EvalOpts) -> Result<ExitCode> {
         return Err("no usable commits found".into());
     }
     let parents: BTreeSet<&str> = cases.iter().map(|c| c.parent.as_str()).collect();
-    eprintln!(
-        "{} queries over {} parent revisions; embedding them (slow on a CPU) ...",
-        cases.len(),
-        parents.len()
-    );
+    eprintln!("{} queries over {} parent revisions; embedding them (slow on a CPU) ...", cases.len(), parents.len());
     let t = Instant::now();
     let mut args: Vec<&str> = vec!["index", "--semantic"];
     for p in &parents {
@@ -294,10 +249,7 @@ pub fn eval(o: EvalOpts) -> Result<ExitCode> {
     }
     let out = grove(&o, &index, &args)?;
     if !out.status.success() {
-        return Err(format!(
-            "grove index --semantic failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("grove index --semantic failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     let index_summary = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let index_secs = t.elapsed().as_secs_f64();
@@ -305,28 +257,17 @@ pub fn eval(o: EvalOpts) -> Result<ExitCode> {
     let mut totals = [Score::default(); 3];
     let mut dump = String::new();
     for (qi, c) in cases.iter().enumerate() {
-        let mut line = format!(
-            "{{\"commit\":\"{}\",\"answers\":{}",
-            c.commit,
-            c.answers.len()
-        );
+        let mut line = format!("{{\"commit\":\"{}\",\"answers\":{}", c.commit, c.answers.len());
         for (mi, mode) in modes.iter().enumerate() {
             let t = Instant::now();
             let out = grove(
                 &o,
                 &index,
-                &[
-                    "find", "--files", "--json", "-k", "10", "--mode", mode, "--rev", &c.parent,
-                    &c.query,
-                ],
+                &["find", "--files", "--json", "-k", "10", "--mode", mode, "--rev", &c.parent, &c.query],
             )?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             if !out.status.success() && out.status.code() != Some(1) {
-                return Err(format!(
-                    "grove find failed on {}: {}",
-                    c.commit,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+                return Err(format!("grove find failed on {}: {}", c.commit, String::from_utf8_lossy(&out.stderr)));
             }
             let s = score(&ranked_paths(&out.stdout), &c.answers);
             let tot = &mut totals[mi];
@@ -357,10 +298,7 @@ pub fn eval(o: EvalOpts) -> Result<ExitCode> {
         index_summary
     );
     let _ = writeln!(md);
-    let _ = writeln!(
-        md,
-        "| mode | Recall@1 | Recall@5 | Recall@10 | MRR | median-free mean ms/query |"
-    );
+    let _ = writeln!(md, "| mode | Recall@1 | Recall@5 | Recall@10 | MRR | median-free mean ms/query |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (mi, mode) in modes.iter().enumerate() {
         let t = totals[mi];

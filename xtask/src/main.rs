@@ -347,7 +347,11 @@ impl Bench {
         let mut v: Vec<f64> = self.samples.iter().map(|s| s.ms).collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let n = v.len();
-        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
     }
     fn min_ms(&self) -> f64 {
         self.samples.iter().map(|s| s.ms).fold(f64::INFINITY, f64::min)
@@ -404,7 +408,9 @@ fn run_bench(
 fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| {
-        fs::metadata(p).map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0).unwrap_or(false)
+        fs::metadata(p)
+            .map(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+            .unwrap_or(false)
     })
 }
 
@@ -429,7 +435,13 @@ fn mib(bytes: u64) -> String {
 }
 
 fn fmt_ms(ms: f64) -> String {
-    if ms < 10.0 { format!("{ms:.2}") } else if ms < 100.0 { format!("{ms:.1}") } else { format!("{ms:.0}") }
+    if ms < 10.0 {
+        format!("{ms:.2}")
+    } else if ms < 100.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -602,7 +614,10 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
     // Repository and revision.
     let repo = fs::canonicalize(&o.repo).map_err(|e| format!("--repo {}: {e}", o.repo.display()))?;
     let git = || Cmd::new("git").arg("-C").arg(&repo);
-    git().args(["rev-parse", "--git-dir"]).output().map_err(|e| format!("{} is not a git repository: {e}", repo.display()))?;
+    git()
+        .args(["rev-parse", "--git-dir"])
+        .output()
+        .map_err(|e| format!("{} is not a git repository: {e}", repo.display()))?;
     let sha = git()
         .args(["rev-parse", "--verify", "--quiet"])
         .arg(format!("{}^{{commit}}", o.rev))
@@ -669,7 +684,8 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
                 if size == 0 {
                     warnings += 1;
                     eprintln!("WARNING: `grove index` exited 0 but wrote nothing to {}", grove_index.display());
-                    index_note = Some("WARNING: `grove index` exited 0 but wrote nothing to `--index-dir`.".to_string());
+                    index_note =
+                        Some("WARNING: `grove index` exited 0 but wrote nothing to `--index-dir`.".to_string());
                 }
                 rows.push(Row::ok("grove index", &b, Some(size)));
             }
@@ -839,7 +855,11 @@ fn bench(o: BenchOpts) -> Result<ExitCode> {
             }
         }
         table(&mut report, &rows, &["lines", "files"], |r| {
-            if r.extra.is_empty() { vec!["".into(), "".into()] } else { r.extra.clone() }
+            if r.extra.is_empty() {
+                vec!["".into(), "".into()]
+            } else {
+                r.extra.clone()
+            }
         });
         warnings += compare(&mut report, &counts, &checkout, &corpus);
         if let Some(n) = exit_note {
@@ -930,9 +950,8 @@ fn build_grove(workspace: &Path, no_build: bool) -> Result<PathBuf> {
         .output()
         .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
     let text = String::from_utf8_lossy(&meta.stdout);
-    let target = json_string_field(&text, "target_directory")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
+    let target =
+        json_string_field(&text, "target_directory").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
     let bin = target.join("release").join("grove");
     if !bin.is_file() {
         return Err(format!(
@@ -1058,7 +1077,15 @@ fn table(out: &mut String, rows: &[Row], extra: &[&str], extra_of: impl Fn(&Row)
                     Some(g) if g > 0.0 => format!("{:.2}", med / g),
                     _ => "n/a".into(),
                 };
-                let _ = write!(out, "| {} | {} | {} | {} | {} |", r.tool, fmt_ms(med), fmt_ms(min), ratio, mib(r.rss_kib * 1024));
+                let _ = write!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    r.tool,
+                    fmt_ms(med),
+                    fmt_ms(min),
+                    ratio,
+                    mib(r.rss_kib * 1024)
+                );
                 for v in extra_of(r) {
                     let _ = write!(out, " {v} |");
                 }
@@ -1144,7 +1171,10 @@ fn compare(out: &mut String, counts: &BTreeMap<&str, Counts>, checkout: &Path, c
         let (cl, cf) = totals(cs);
         let (gl, gf) = totals(g);
         if (cl, cf) != (gl, gf) {
-            let _ = writeln!(out, "\n(csearch: {cl} lines in {cf} files vs git grep {gl} in {gf}; cindex skips some files, see above.)");
+            let _ = writeln!(
+                out,
+                "\n(csearch: {cl} lines in {cf} files vs git grep {gl} in {gf}; cindex skips some files, see above.)"
+            );
         }
     }
     warnings
@@ -1178,7 +1208,9 @@ fn header(
     let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|m| {
+            m.lines().find(|l| l.starts_with("MemTotal")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|k| k.parse::<u64>().ok())
         .map(|k| format!("{:.1} GiB", k as f64 / 1048576.0))
         .unwrap_or_else(|| "?".into());
@@ -1189,7 +1221,12 @@ fn header(
     let grove_v = match grove {
         Some(g) => {
             let v = version(Cmd::new(g).arg("--version"));
-            let rev = Cmd::new("git").arg("-C").arg(workspace).args(["describe", "--always", "--dirty"]).output_string().unwrap_or_else(|_| "no commit".into());
+            let rev = Cmd::new("git")
+                .arg("-C")
+                .arg(workspace)
+                .args(["describe", "--always", "--dirty"])
+                .output_string()
+                .unwrap_or_else(|_| "no commit".into());
             format!("{v} (workspace {rev}; {})", g.display())
         }
         None => "not run".into(),

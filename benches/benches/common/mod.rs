@@ -33,11 +33,7 @@ pub struct CorpusFile {
 impl CorpusFile {
     fn new(path: Vec<u8>, content: Vec<u8>) -> CorpusFile {
         let content_id = ContentId::of(&content);
-        CorpusFile {
-            path,
-            content,
-            content_id,
-        }
+        CorpusFile { path, content, content_id }
     }
 
     /// A stand-in git oid (the benches never talk to git).
@@ -46,11 +42,7 @@ impl CorpusFile {
     }
 
     pub fn input(&self) -> DocInput<'_> {
-        DocInput {
-            content_id: self.content_id,
-            git_oid: self.git_oid(),
-            content: &self.content,
-        }
+        DocInput { content_id: self.content_id, git_oid: self.git_oid(), content: &self.content }
     }
 }
 
@@ -106,26 +98,14 @@ pub fn load() -> Corpus {
             let files = read_dir_corpus(&dir, only_rs, limit);
             if !files.is_empty() {
                 let what = if only_rs { ".rs files" } else { "files" };
-                return Corpus {
-                    source: format!("{what} under {}", dir.display()),
-                    files,
-                };
+                return Corpus { source: format!("{what} under {}", dir.display()), files };
             }
-            eprintln!(
-                "grove-benches: no text files under {}; using a synthetic corpus",
-                dir.display()
-            );
+            eprintln!("grove-benches: no text files under {}; using a synthetic corpus", dir.display());
         } else {
-            eprintln!(
-                "grove-benches: {} is not a directory; using a synthetic corpus",
-                dir.display()
-            );
+            eprintln!("grove-benches: {} is not a directory; using a synthetic corpus", dir.display());
         }
     }
-    Corpus {
-        source: "synthetic (seeded)".to_string(),
-        files: synthetic(limit),
-    }
+    Corpus { source: "synthetic (seeded)".to_string(), files: synthetic(limit) }
 }
 
 fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
@@ -148,12 +128,7 @@ fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
                 if only_rs && p.extension().is_none_or(|x| x != "rs") {
                     continue;
                 }
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap_or(&p)
-                    .as_os_str()
-                    .as_bytes()
-                    .to_vec();
+                let rel = p.strip_prefix(root).unwrap_or(&p).as_os_str().as_bytes().to_vec();
                 paths.push((rel, p));
             }
         }
@@ -162,10 +137,7 @@ fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
     let mut files = Vec::new();
     let mut total = 0u64;
     for (rel, p) in paths {
-        if std::fs::metadata(&p)
-            .map(|m| m.len() > MAX_FILE_SIZE)
-            .unwrap_or(true)
-        {
+        if std::fs::metadata(&p).map(|m| m.len() > MAX_FILE_SIZE).unwrap_or(true) {
             continue;
         }
         let Ok(content) = std::fs::read(&p) else {
@@ -202,10 +174,10 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "self", "value", "buffer", "index", "len", "error", "result", "state", "config", "reader",
-    "writer", "node", "item", "key", "map", "count", "offset", "data", "input", "output", "parser",
-    "token", "span", "scope", "cache", "handle", "inner", "entry", "table", "segment", "query",
-    "limit", "path", "name", "width", "height", "flags", "mode", "block", "frame",
+    "self", "value", "buffer", "index", "len", "error", "result", "state", "config", "reader", "writer", "node",
+    "item", "key", "map", "count", "offset", "data", "input", "output", "parser", "token", "span", "scope", "cache",
+    "handle", "inner", "entry", "table", "segment", "query", "limit", "path", "name", "width", "height", "flags",
+    "mode", "block", "frame",
 ];
 const TYPES: &[&str] = &[
     "Vec<u8>",
@@ -221,9 +193,8 @@ const TYPES: &[&str] = &[
     "&[u8]",
     "Box<dyn Read>",
 ];
-const CAMEL: &[&str] = &[
-    "Reader", "Writer", "Config", "State", "Error", "Parser", "Token", "Segment", "Handle", "Cache",
-];
+const CAMEL: &[&str] =
+    &["Reader", "Writer", "Config", "State", "Error", "Parser", "Token", "Segment", "Handle", "Cache"];
 
 /// Rust-like text (about `limit` bytes in files of 1–64 KiB) with the
 /// identifiers, numbers and rare literals the query benches look for.
@@ -259,25 +230,8 @@ fn synthetic_line(rng: &mut Rng, s: &mut String) {
         rng.below(10usize.pow(digits))
     };
     let _ = match rng.below(100) {
-        0..=19 => writeln!(
-            s,
-            "    let {}_{} = {}.{}_{}({});",
-            w(rng),
-            w(rng),
-            w(rng),
-            w(rng),
-            w(rng),
-            w(rng)
-        ),
-        20..=27 => writeln!(
-            s,
-            "pub fn {}_{}(&self, {}: {}) -> {} {{",
-            w(rng),
-            w(rng),
-            w(rng),
-            t(rng),
-            t(rng)
-        ),
+        0..=19 => writeln!(s, "    let {}_{} = {}.{}_{}({});", w(rng), w(rng), w(rng), w(rng), w(rng), w(rng)),
+        20..=27 => writeln!(s, "pub fn {}_{}(&self, {}: {}) -> {} {{", w(rng), w(rng), w(rng), t(rng), t(rng)),
         28..=39 => {
             s.push_str("    //");
             for _ in 0..5 + rng.below(8) {
@@ -292,12 +246,7 @@ fn synthetic_line(rng: &mut Rng, s: &mut String) {
         54..=67 => writeln!(s, "    }}"),
         68..=75 => writeln!(s, "    self.{} = {};", w(rng), num(rng)),
         76..=77 => writeln!(s, "fn {}_new({}: {}) -> Self {{", w(rng), w(rng), t(rng)),
-        78..=79 => writeln!(
-            s,
-            "    let mut {} = HashMap::with_capacity({});",
-            w(rng),
-            num(rng)
-        ),
+        78..=79 => writeln!(s, "    let mut {} = HashMap::with_capacity({});", w(rng), num(rng)),
         80..=84 => writeln!(s, "#[derive(Debug, Clone)]"),
         85..=89 => writeln!(s, "impl {} for {}{} {{", c(rng), c(rng), c(rng)),
         90..=98 => writeln!(s, "        {}.push({}.{});", w(rng), w(rng), w(rng)),
@@ -333,12 +282,7 @@ pub fn build(files: &[CorpusFile]) -> Built {
     }
     let bytes = Arc::new(w.finish());
     let segment = Arc::new(Segment::open(bytes.clone()).expect("a freshly written segment opens"));
-    Built {
-        bytes,
-        segment,
-        doc_of_file,
-        file_of_doc,
-    }
+    Built { bytes, segment, doc_of_file, file_of_doc }
 }
 
 /// Corpus and segment, with a one-line summary on stderr.
@@ -373,11 +317,7 @@ pub fn doc_frequencies(files: &[CorpusFile], built: &Built) -> HashMap<Trigram, 
 
 /// The trigram whose document frequency is closest to `target` (ties: the
 /// smallest trigram), skipping `exclude`.
-pub fn trigram_near(
-    df: &HashMap<Trigram, u32>,
-    target: u32,
-    exclude: &[Trigram],
-) -> (Trigram, u32) {
+pub fn trigram_near(df: &HashMap<Trigram, u32>, target: u32, exclude: &[Trigram]) -> (Trigram, u32) {
     df.iter()
         .filter(|(t, _)| !exclude.contains(t))
         .map(|(&t, &n)| (n.abs_diff(target), t, n))

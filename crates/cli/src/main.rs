@@ -103,7 +103,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match r.new_segment {
                 Some(id) => println!(
                     "merged {} segments into {} ({} live docs kept, {} dead dropped; {} snapshots rewritten)",
-                    r.merged_segments, id.short(), r.live_docs, r.dead_docs, r.snapshots_rewritten
+                    r.merged_segments,
+                    id.short(),
+                    r.live_docs,
+                    r.dead_docs,
+                    r.snapshots_rewritten
                 ),
                 None => println!("nothing to compact"),
             }
@@ -155,11 +159,7 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
         s.elapsed.as_secs_f64()
     );
     if a.verbose {
-        eprintln!(
-            "  {:<16} {:>8.1} ms",
-            "resolve",
-            resolved.as_secs_f64() * 1000.0
-        );
+        eprintln!("  {:<16} {:>8.1} ms", "resolve", resolved.as_secs_f64() * 1000.0);
         for (name, d) in &s.phases {
             eprintln!("  {name:<16} {:>8.1} ms", d.as_secs_f64() * 1000.0);
         }

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use grove_engine::{
-    Engine, FindMode, FindOptions, QueryShape, ResolvedRev, SymbolKind, SymbolQuery,
-};
+use grove_engine::{Engine, FindMode, FindOptions, QueryShape, ResolvedRev, SymbolKind, SymbolQuery};
 use serde_json::json;
 
 use crate::args::{FindArgs, FindModeArg, SymbolsArgs};
@@ -46,11 +44,7 @@ pub fn semantic_index(engine: &Engine, revs: &[ResolvedRev]) -> anyhow::Result<E
         s.seconds,
         if s.interrupted { " (interrupted: run again to resume)" } else { "" }
     );
-    Ok(if s.interrupted {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if s.interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
 }
 
 fn target(engine: &Engine, rev: Option<&str>, worktree: bool) -> anyhow::Result<ResolvedRev> {
@@ -69,20 +63,12 @@ pub fn symbols(engine: &Engine, a: &SymbolsArgs) -> anyhow::Result<ExitCode> {
         kinds.push(SymbolKind::parse(k).ok_or_else(|| {
             anyhow::anyhow!(
                 "unknown symbol kind '{k}' (known: {})",
-                SymbolKind::ALL
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                SymbolKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             )
         })?);
     }
     let rev = target(engine, a.rev.as_deref(), a.worktree)?;
-    let q = SymbolQuery {
-        query: a.query.clone(),
-        kinds,
-        limit: a.limit,
-    };
+    let q = SymbolQuery { query: a.query.clone(), kinds, limit: a.limit };
     let hits = engine.symbols(&rev, &q, &progress::Bar::new())?;
     let mut out = Vec::new();
     for h in &hits {
@@ -94,24 +80,12 @@ pub fn symbols(engine: &Engine, a: &SymbolsArgs) -> anyhow::Result<ExitCode> {
             });
             writeln!(out, "{v}")?;
         } else {
-            let container = h
-                .container
-                .as_deref()
-                .map(|c| format!(" (in {c})"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{path}:{}: {} {}{container}",
-                h.start_line, h.kind, h.name
-            )?;
+            let container = h.container.as_deref().map(|c| format!(" (in {c})")).unwrap_or_default();
+            writeln!(out, "{path}:{}: {} {}{container}", h.start_line, h.kind, h.name)?;
         }
     }
     write_or_quiet(&out)?;
-    Ok(if hits.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if hits.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 pub fn find(engine: &Engine, a: &FindArgs) -> anyhow::Result<ExitCode> {
@@ -146,16 +120,8 @@ pub fn find(engine: &Engine, a: &FindArgs) -> anyhow::Result<ExitCode> {
         } else if a.files && h.text.is_empty() {
             writeln!(out, "{path}")?;
         } else {
-            let symbol = h
-                .symbol
-                .as_deref()
-                .map(|s| format!("  {s}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{path}:{}-{}{symbol}  [{:.4}]",
-                h.start_line, h.end_line, h.score
-            )?;
+            let symbol = h.symbol.as_deref().map(|s| format!("  {s}")).unwrap_or_default();
+            writeln!(out, "{path}:{}-{}{symbol}  [{:.4}]", h.start_line, h.end_line, h.score)?;
             let first = if a.files { 1 } else { h.start_line };
             for (i, line) in h.text.lines().enumerate() {
                 writeln!(out, "{:>6}  {line}", first as usize + i)?;
@@ -185,14 +151,7 @@ pub fn find(engine: &Engine, a: &FindArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if r.budget_exhausted && !a.json {
-        eprintln!(
-            "grove: output cut at the budget of {} tokens",
-            a.budget.unwrap_or(0)
-        );
+        eprintln!("grove: output cut at the budget of {} tokens", a.budget.unwrap_or(0));
     }
-    Ok(if r.hits.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if r.hits.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -221,7 +221,8 @@ fn concurrent_writers_and_readers_lose_nothing() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["commit"].as_str().unwrap().to_string())
         .collect();
     for t in &all_tags {
-        let out = Command::new("git").arg("-C").arg(&repo).args(["rev-parse", &format!("{t}^{{commit}}")]).output().unwrap();
+        let out =
+            Command::new("git").arg("-C").arg(&repo).args(["rev-parse", &format!("{t}^{{commit}}")]).output().unwrap();
         let sha = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(commits.contains(&sha), "tag {t} ({sha}) lost its snapshot");
     }

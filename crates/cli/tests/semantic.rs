@@ -74,18 +74,7 @@ fn write(repo: &Path, path: &str, text: &str) {
 
 fn commit(repo: &Path, msg: &str) {
     git_ok(repo, ["add", "-A"]);
-    git_ok(
-        repo,
-        [
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            msg,
-        ],
-    );
+    git_ok(repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg]);
 }
 
 /// Two commits: the second adds `tokenize_line` to the lexer and a Go file.
@@ -112,25 +101,17 @@ fn demo_repo() -> (tempfile::TempDir, PathBuf) {
 fn model_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("GROVE_TEST_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2"));
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no embedding model at {} (set GROVE_TEST_MODEL_DIR)",
-            dir.display()
-        );
+        eprintln!("SKIPPED: no embedding model at {} (set GROVE_TEST_MODEL_DIR)", dir.display());
         None
     }
 }
 
 fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+    stdout(out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
 }
 
 #[test]
@@ -140,15 +121,8 @@ fn symbols_match_exactly_then_by_prefix_then_fuzzily_at_any_revision() {
     let out = ix.run("symbols", ["parse_expression"]);
     assert_code(&out, 0);
     let first = stdout(&out).lines().next().unwrap().to_string();
-    assert!(
-        first.starts_with("src/lexer.rs:") && first.contains("parse_expression"),
-        "{}",
-        describe(&out)
-    );
-    assert!(
-        first.contains("(in "),
-        "a method names its container: {first}"
-    );
+    assert!(first.starts_with("src/lexer.rs:") && first.contains("parse_expression"), "{}", describe(&out));
+    assert!(first.contains("(in "), "a method names its container: {first}");
 
     // Prefix: both lexer methods; fuzzy: letters in order.
     let out = ix.run("symbols", ["--json", "tokenize"]);
@@ -166,14 +140,8 @@ fn symbols_match_exactly_then_by_prefix_then_fuzzily_at_any_revision() {
     // Kinds filter, and a class in TypeScript and Python.
     let out = ix.run("symbols", ["--json", "--kind", "class", "c"]);
     assert_code(&out, 0);
-    let names: Vec<String> = json_lines(&out)
-        .iter()
-        .map(|v| v["name"].as_str().unwrap().to_string())
-        .collect();
-    assert!(
-        names.contains(&"Circle".to_string()) && names.contains(&"HttpClient".to_string()),
-        "{names:?}"
-    );
+    let names: Vec<String> = json_lines(&out).iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.contains(&"Circle".to_string()) && names.contains(&"HttpClient".to_string()), "{names:?}");
     assert!(json_lines(&out).iter().all(|v| v["kind"] == "class"));
 
     // The first commit has no tokenize_line and no Go file.
@@ -181,19 +149,11 @@ fn symbols_match_exactly_then_by_prefix_then_fuzzily_at_any_revision() {
     assert_code(&out, 1);
     let out = ix.run("symbols", ["Greet"]);
     assert_code(&out, 0);
-    assert!(
-        stdout(&out).starts_with("cmd/main.go:6:"),
-        "{}",
-        describe(&out)
-    );
+    assert!(stdout(&out).starts_with("cmd/main.go:6:"), "{}", describe(&out));
 
     let out = ix.run("symbols", ["--kind", "gadget", "x"]);
     assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("unknown symbol kind"),
-        "{}",
-        describe(&out)
-    );
+    assert!(stderr(&out).contains("unknown symbol kind"), "{}", describe(&out));
     assert_code(&ix.check(), 0);
 }
 
@@ -202,34 +162,15 @@ fn lexical_find_needs_no_model_and_splits_identifiers() {
     let (_t, repo) = demo_repo();
     let ix = Indexed::new(&repo);
     let nowhere = repo.join("no-model-here");
-    let out = ix.run(
-        "find",
-        [
-            "--model-dir",
-            nowhere.to_str().unwrap(),
-            "--mode",
-            "lexical",
-            "--json",
-            "retry request",
-        ],
-    );
+    let out =
+        ix.run("find", ["--model-dir", nowhere.to_str().unwrap(), "--mode", "lexical", "--json", "retry request"]);
     assert_code(&out, 0);
     let v = json_lines(&out);
     assert_eq!(v[0]["path"], "net/client.py", "{}", describe(&out));
     assert!(v[0]["text"].as_str().unwrap().contains("def retry_request"));
     assert_eq!(v.last().unwrap()["type"], "summary");
     // camelCase in the query matches snake_case in code, and vice versa.
-    let out = ix.run(
-        "find",
-        [
-            "--model-dir",
-            nowhere.to_str().unwrap(),
-            "--mode",
-            "lexical",
-            "--files",
-            "totalArea",
-        ],
-    );
+    let out = ix.run("find", ["--model-dir", nowhere.to_str().unwrap(), "--mode", "lexical", "--files", "totalArea"]);
     assert_code(&out, 0);
     assert_eq!(stdout(&out).lines().next(), Some("web/shapes.ts"));
     let out = ix.run("find", ["--mode", "lexical", "--files", "zzyzx_not_here"]);
@@ -254,11 +195,7 @@ fn dense_find_without_a_model_says_how_to_get_one() {
         .unwrap();
     assert_code(&out, 2);
     let e = stderr(&out);
-    assert!(
-        e.contains("--model-dir") && e.contains("GROVE_MODEL_DIR"),
-        "{}",
-        describe(&out)
-    );
+    assert!(e.contains("--model-dir") && e.contains("GROVE_MODEL_DIR"), "{}", describe(&out));
     // Everything else keeps working.
     assert_code(&ix.search(["-c", "retry_request"]), 0);
 }
@@ -271,15 +208,8 @@ fn semantic_index_embeds_each_chunk_once_and_finds_by_meaning() {
     let m = model.to_str().unwrap();
     let embedded = |out: &std::process::Output| -> u64 {
         let s = stdout(out);
-        let at = s
-            .find("embedded ")
-            .unwrap_or_else(|| panic!("no summary: {}", describe(out)));
-        s[at + 9..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let at = s.find("embedded ").unwrap_or_else(|| panic!("no summary: {}", describe(out)));
+        s[at + 9..].split_whitespace().next().unwrap().parse().unwrap()
     };
     let out = ix.run("index", ["--semantic", "--model-dir", m, "--rev", "HEAD~1"]);
     assert_code(&out, 0);
@@ -290,88 +220,37 @@ fn semantic_index_embeds_each_chunk_once_and_finds_by_meaning() {
     let out = ix.run("index", ["--semantic", "--model-dir", m]);
     assert_code(&out, 0);
     let second = embedded(&out);
-    assert!(
-        second >= 1 && second < first,
-        "re-embedded unchanged chunks: {} then {}",
-        first,
-        second
-    );
+    assert!(second >= 1 && second < first, "re-embedded unchanged chunks: {} then {}", first, second);
     let out = ix.run("index", ["--semantic", "--model-dir", m]);
     assert_code(&out, 0);
     assert_eq!(embedded(&out), 0, "{}", describe(&out));
 
     let out = ix.run(
         "find",
-        [
-            "--model-dir",
-            m,
-            "--mode",
-            "dense",
-            "--json",
-            "-k",
-            "3",
-            "reconnect after a network failure with backoff",
-        ],
+        ["--model-dir", m, "--mode", "dense", "--json", "-k", "3", "reconnect after a network failure with backoff"],
     );
     assert_code(&out, 0);
     let v = json_lines(&out);
     assert_eq!(v[0]["path"], "net/client.py", "{}", describe(&out));
     assert_eq!(v.last().unwrap()["unembedded"], 0);
-    let out = ix.run(
-        "find",
-        [
-            "--model-dir",
-            m,
-            "--json",
-            "-k",
-            "2",
-            "compute the area of a circle",
-        ],
-    );
+    let out = ix.run("find", ["--model-dir", m, "--json", "-k", "2", "compute the area of a circle"]);
     assert_code(&out, 0);
-    assert_eq!(
-        json_lines(&out)[0]["path"],
-        "web/shapes.ts",
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(json_lines(&out)[0]["path"], "web/shapes.ts", "{}", describe(&out));
 
     // A budget caps the text and says so.
-    let out = ix.run(
-        "find",
-        ["--model-dir", m, "--json", "--budget", "12", "lexer"],
-    );
+    let out = ix.run("find", ["--model-dir", m, "--json", "--budget", "12", "lexer"]);
     assert_code(&out, 0);
     let v = json_lines(&out);
     let summary = v.last().unwrap();
-    assert!(
-        summary["tokens"].as_u64().unwrap() <= 12,
-        "{}",
-        describe(&out)
-    );
+    assert!(summary["tokens"].as_u64().unwrap() <= 12, "{}", describe(&out));
     assert_eq!(summary["budget_exhausted"], true);
 
     // The working tree: a new uncommitted file is embedded on the fly.
     write(&repo, "db/pool.py", "def checkout_connection(pool):\n    \"\"\"Borrow a database connection from the pool.\"\"\"\n    return pool.pop()\n");
-    let out = ix.run(
-        "find",
-        [
-            "--model-dir",
-            m,
-            "--worktree",
-            "--mode",
-            "dense",
-            "--files",
-            "borrow a database connection",
-        ],
-    );
+    let out =
+        ix.run("find", ["--model-dir", m, "--worktree", "--mode", "dense", "--files", "borrow a database connection"]);
     assert_code(&out, 0);
-    assert_eq!(
-        stdout(&out).lines().next(),
-        Some("db/pool.py"),
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(stdout(&out).lines().next(), Some("db/pool.py"), "{}", describe(&out));
     assert_code(&ix.check(), 0);
 }
 
@@ -382,15 +261,8 @@ fn an_interrupted_semantic_index_resumes_without_redoing_finished_chunks() {
     let m = model.to_str().unwrap();
     let embedded = |out: &std::process::Output| -> u64 {
         let s = stdout(out);
-        let at = s
-            .find("embedded ")
-            .unwrap_or_else(|| panic!("no summary: {}", describe(out)));
-        s[at + 9..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let at = s.find("embedded ").unwrap_or_else(|| panic!("no summary: {}", describe(out)));
+        s[at + 9..].split_whitespace().next().unwrap().parse().unwrap()
     };
     // How many chunks HEAD has, from a run that is not interrupted.
     let full = Indexed::new(&repo);
@@ -410,28 +282,12 @@ fn an_interrupted_semantic_index_resumes_without_redoing_finished_chunks() {
         .env("GROVE_FAILPOINT", "after-vectors")
         .output()
         .unwrap();
-    assert!(
-        !out.status.success(),
-        "the failpoint did not fire: {}",
-        describe(&out)
-    );
+    assert!(!out.status.success(), "the failpoint did not fire: {}", describe(&out));
     assert_code(&ix.check(), 0);
     let out = ix.run("index", ["--semantic", "--model-dir", m]);
     assert_code(&out, 0);
     assert_eq!(embedded(&out), total - 2, "{}", describe(&out));
-    let out = ix.run(
-        "find",
-        [
-            "--model-dir",
-            m,
-            "--mode",
-            "dense",
-            "--json",
-            "-k",
-            "1",
-            "retry a failed connection",
-        ],
-    );
+    let out = ix.run("find", ["--model-dir", m, "--mode", "dense", "--json", "-k", "1", "retry a failed connection"]);
     assert_code(&out, 0);
     assert_eq!(json_lines(&out).last().unwrap()["unembedded"], 0);
 }

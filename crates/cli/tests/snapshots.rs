@@ -79,7 +79,8 @@ fn a_patch_snapshot_equals_the_committed_change_and_touches_no_file() {
     // A patch that does not apply names the hunk and leaves `wip` as it was.
     let before = ok(&ix.run("list", ["--json"]));
     let bad = repo.parent().unwrap().join("bad.diff");
-    std::fs::write(&bad, "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,2 @@\n-not in the file\n+x\n context\n").unwrap();
+    std::fs::write(&bad, "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,2 @@\n-not in the file\n+x\n context\n")
+        .unwrap();
     let out = ix.run("apply", [std::ffi::OsStr::new("wip"), "--patch".as_ref(), bad.as_os_str()]);
     assert_code(&out, 2);
     assert!(stderr(&out).contains("hunk #1") && stderr(&out).contains("src/lib.rs"), "{}", stderr(&out));
@@ -111,7 +112,10 @@ fn the_working_tree_is_searched_as_it_is_and_matches_a_commit_of_it() {
     }
     // A bare repository has no working tree: a clear error.
     let bare = repo.parent().unwrap().join("bare.git");
-    git_ok(Path::new("/"), [std::ffi::OsStr::new("clone"), "-q".as_ref(), "--bare".as_ref(), repo.as_os_str(), bare.as_os_str()]);
+    git_ok(
+        Path::new("/"),
+        [std::ffi::OsStr::new("clone"), "-q".as_ref(), "--bare".as_ref(), repo.as_os_str(), bare.as_os_str()],
+    );
     let out = Indexed::new(&bare).search(["--worktree", "x"]);
     assert_code(&out, 2);
     assert!(stderr(&out).contains("bare"), "{}", stderr(&out));
@@ -172,7 +176,11 @@ fn list_drop_and_gc_reclaim_space_and_keep_the_rest_intact() {
     ix.index(["--rev", "feature/x"]);
     ok(&ix.run("drop", ["feature/x"]));
     let gc = ok(&ix.run("gc", std::iter::empty::<&str>()));
-    assert!(gc.contains("kept for the grace period") && !gc.starts_with("removed 0 segments and 0 snapshots (0 B), 0 temp files; 0"), "{gc}");
+    assert!(
+        gc.contains("kept for the grace period")
+            && !gc.starts_with("removed 0 segments and 0 snapshots (0 B), 0 temp files; 0"),
+        "{gc}"
+    );
 }
 
 /// Commits indexed one at a time are stored as delta snapshots on their

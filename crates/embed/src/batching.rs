@@ -14,10 +14,7 @@ impl Default for BatchLimits {
     fn default() -> Self {
         // Measured on MiniLM (examples/throughput.rs): larger batches gain nothing on CPU
         // and the attention scores grow with texts × length².
-        BatchLimits {
-            max_texts: 32,
-            max_tokens: 8192,
-        }
+        BatchLimits { max_texts: 32, max_tokens: 8192 }
     }
 }
 
@@ -31,8 +28,7 @@ pub(crate) fn plan_batches(lengths: &[usize], limits: BatchLimits) -> Vec<Vec<us
     for i in order {
         // Sorted ascending, so this text is the batch's longest once added.
         let padded = (current.len() + 1) * lengths[i];
-        if !current.is_empty() && (current.len() >= limits.max_texts || padded > limits.max_tokens)
-        {
+        if !current.is_empty() && (current.len() >= limits.max_texts || padded > limits.max_tokens) {
             batches.push(std::mem::take(&mut current));
         }
         current.push(i);
@@ -56,10 +52,7 @@ mod tests {
             assert!(!b.is_empty());
             let longest = b.iter().map(|&i| lengths[i]).max().unwrap();
             assert!(b.len() <= limits.max_texts);
-            assert!(
-                b.len() == 1 || b.len() * longest <= limits.max_tokens,
-                "{b:?}"
-            );
+            assert!(b.len() == 1 || b.len() * longest <= limits.max_tokens, "{b:?}");
         }
         batches
     }
@@ -72,10 +65,7 @@ mod tests {
     #[test]
     fn similar_lengths_share_batches() {
         let lengths = [200, 5, 201, 6, 199, 7];
-        let limits = BatchLimits {
-            max_texts: 3,
-            max_tokens: 10_000,
-        };
+        let limits = BatchLimits { max_texts: 3, max_tokens: 10_000 };
         let batches = check(&lengths, limits);
         assert_eq!(batches, vec![vec![1, 3, 5], vec![4, 0, 2]]);
     }
@@ -83,10 +73,7 @@ mod tests {
     #[test]
     fn token_budget_splits_and_oversized_text_stands_alone() {
         let lengths = [100, 100, 100, 100, 5000];
-        let limits = BatchLimits {
-            max_texts: 32,
-            max_tokens: 250,
-        };
+        let limits = BatchLimits { max_texts: 32, max_tokens: 250 };
         let batches = check(&lengths, limits);
         assert_eq!(batches, vec![vec![0, 1], vec![2, 3], vec![4]]);
     }
@@ -95,12 +82,6 @@ mod tests {
     fn many_mixed_lengths_respect_limits() {
         let lengths: Vec<usize> = (0..1000).map(|i| (i * 7919) % 257 + 2).collect();
         check(&lengths, BatchLimits::default());
-        check(
-            &lengths,
-            BatchLimits {
-                max_texts: 1,
-                max_tokens: 1,
-            },
-        );
+        check(&lengths, BatchLimits { max_texts: 1, max_tokens: 1 });
     }
 }

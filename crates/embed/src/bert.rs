@@ -27,20 +27,13 @@ pub struct BertEmbedder {
 impl BertEmbedder {
     /// Loads the model in `dir` with its own settings on `device`.
     pub fn load(dir: &Path, device: crate::DeviceChoice) -> Result<Self, EmbedError> {
-        Self::load_with(
-            dir,
-            &EmbedOptions {
-                device,
-                ..EmbedOptions::default()
-            },
-        )
+        Self::load_with(dir, &EmbedOptions { device, ..EmbedOptions::default() })
     }
 
     /// Loads the model in `dir`, with `options` overriding what its files say.
     pub fn load_with(dir: &Path, options: &EmbedOptions) -> Result<Self, EmbedError> {
         let files = ModelFiles::check(dir)?;
-        let config: Config =
-            read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
+        let config: Config = read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
         let sentence = SentenceConfig::read(dir)?;
         let device = options.device.candle_device()?;
 
@@ -55,14 +48,8 @@ impl BertEmbedder {
                 "max tokens {max_tokens}: a text needs at least its 2 special tokens"
             )));
         }
-        let query_prefix = options
-            .query_prefix
-            .clone()
-            .unwrap_or(sentence.query_prefix);
-        let document_prefix = options
-            .document_prefix
-            .clone()
-            .unwrap_or(sentence.document_prefix);
+        let query_prefix = options.query_prefix.clone().unwrap_or(sentence.query_prefix);
+        let document_prefix = options.document_prefix.clone().unwrap_or(sentence.document_prefix);
 
         let identity = IdentityParts {
             architecture: "bert",
@@ -79,12 +66,8 @@ impl BertEmbedder {
 
         // SAFETY: the weights are memory-mapped read-only; a model directory is not
         // rewritten while grove runs (the same contract as every mmap-based loader).
-        let vars =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device) }
-                .map_err(|e| EmbedError::InvalidModel {
-                    path: files.weights.clone(),
-                    reason: e.to_string(),
-                })?;
+        let vars = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device) }
+            .map_err(|e| EmbedError::InvalidModel { path: files.weights.clone(), reason: e.to_string() })?;
         let model = BertEncoder::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
             path: files.weights.clone(),
             reason: format!("not a BERT checkpoint matching config.json: {e}"),
@@ -102,13 +85,7 @@ impl BertEmbedder {
                 pad_id: u32::try_from(config.pad_token_id).unwrap_or(0),
             },
         )?;
-        Ok(BertEmbedder {
-            model,
-            pipeline,
-            name: model_name(dir),
-            dim: config.hidden_size,
-            identity,
-        })
+        Ok(BertEmbedder { model, pipeline, name: model_name(dir), dim: config.hidden_size, identity })
     }
 }
 
@@ -134,9 +111,7 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.pipeline.embed(texts, role, |batch| {
-            self.model.forward(&batch.ids, &batch.type_ids, &batch.mask)
-        })
+        self.pipeline.embed(texts, role, |batch| self.model.forward(&batch.ids, &batch.type_ids, &batch.mask))
     }
 }
 
@@ -187,10 +162,7 @@ pub(crate) fn problem_with_dir(dir: &Path) -> Option<DirProblem> {
     if !dir.is_dir() {
         return Some(DirProblem::NotADirectory);
     }
-    REQUIRED_FILES
-        .into_iter()
-        .find(|f| !dir.join(f).is_file())
-        .map(DirProblem::Missing)
+    REQUIRED_FILES.into_iter().find(|f| !dir.join(f).is_file()).map(DirProblem::Missing)
 }
 
 fn weights_hint(dir: &Path, file: &str) -> String {
@@ -202,38 +174,23 @@ fn weights_hint(dir: &Path, file: &str) -> String {
 }
 
 fn missing(dir: &Path, file: &str) -> EmbedError {
-    EmbedError::MissingFile {
-        dir: dir.to_path_buf(),
-        file: file.into(),
-        hint: String::new(),
-    }
+    EmbedError::MissingFile { dir: dir.to_path_buf(), file: file.into(), hint: String::new() }
 }
 
 fn hash_file(path: &Path) -> Result<[u8; 32], EmbedError> {
     let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_mmap_rayon(path)
-        .map_err(|source| EmbedError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    hasher.update_mmap_rayon(path).map_err(|source| EmbedError::Io { path: path.to_path_buf(), source })?;
     Ok(*hasher.finalize().as_bytes())
 }
 
 /// A readable model name: `NAME` of a Hugging Face cache path
 /// `models--ORG--NAME/snapshots/REV`, else the directory's own name.
 pub(crate) fn model_name(dir: &Path) -> String {
-    let mut components = dir
-        .components()
-        .rev()
-        .map(|c| c.as_os_str().to_string_lossy());
+    let mut components = dir.components().rev().map(|c| c.as_os_str().to_string_lossy());
     let last = components.next().unwrap_or_default().into_owned();
     if components.next().as_deref() == Some("snapshots") {
         if let Some(repo) = components.next() {
-            if let Some(name) = repo
-                .strip_prefix("models--")
-                .and_then(|r| r.split("--").last())
-            {
+            if let Some(name) = repo.strip_prefix("models--").and_then(|r| r.split("--").last()) {
                 return name.to_string();
             }
         }
@@ -247,14 +204,9 @@ mod tests {
 
     #[test]
     fn names_from_plain_and_cache_paths() {
+        assert_eq!(model_name(Path::new("/m/all-MiniLM-L6-v2")), "all-MiniLM-L6-v2");
         assert_eq!(
-            model_name(Path::new("/m/all-MiniLM-L6-v2")),
-            "all-MiniLM-L6-v2"
-        );
-        assert_eq!(
-            model_name(Path::new(
-                "/h/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/c9745ed1"
-            )),
+            model_name(Path::new("/h/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/c9745ed1")),
             "all-MiniLM-L6-v2"
         );
     }

@@ -34,11 +34,7 @@ struct Layer {
 impl BertEncoder {
     pub fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
         // Checkpoints name tensors with or without a `bert.` prefix.
-        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
-            vb.pp("bert")
-        } else {
-            vb
-        };
+        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") { vb.pp("bert") } else { vb };
         let h = config.hidden_size;
         if config.num_attention_heads == 0 || h % config.num_attention_heads != 0 {
             candle_core::bail!(
@@ -53,11 +49,7 @@ impl BertEncoder {
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(BertEncoder {
             word: embedding(config.vocab_size, h, e.pp("word_embeddings"))?,
-            position: embedding(
-                config.max_position_embeddings,
-                h,
-                e.pp("position_embeddings"),
-            )?,
+            position: embedding(config.max_position_embeddings, h, e.pp("position_embeddings"))?,
             token_type: embedding(config.type_vocab_size, h, e.pp("token_type_embeddings"))?,
             embedding_norm: layer_norm(h, config.layer_norm_eps, e.pp("LayerNorm"))?,
             layers,
@@ -68,12 +60,7 @@ impl BertEncoder {
     }
 
     /// `[n, len]` token ids, type ids and 0/1 mask → `[n, len, hidden]` token vectors.
-    pub fn forward(
-        &self,
-        ids: &Tensor,
-        type_ids: &Tensor,
-        mask: &Tensor,
-    ) -> candle_core::Result<Tensor> {
+    pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (n, len) = ids.dims2()?;
         let hidden = self.heads * self.head_dim;
         let positions = Tensor::arange(0u32, len as u32, ids.device())?;
@@ -82,9 +69,7 @@ impl BertEncoder {
             .forward(ids)?
             .add(&self.token_type.forward(type_ids)?)?
             .broadcast_add(&self.position.forward(&positions)?)?;
-        let mut x = self
-            .embedding_norm
-            .forward(&x.reshape((n * len, hidden))?)?;
+        let mut x = self.embedding_norm.forward(&x.reshape((n * len, hidden))?)?;
         // As transformers: padding gets the dtype's minimum before the softmax.
         let mask = mask.to_dtype(DType::F32)?;
         let bias = ((1.0 - mask)? * f64::from(f32::MIN))?.reshape((n, 1, 1, len))?;
@@ -104,32 +89,19 @@ impl BertEncoder {
     ) -> candle_core::Result<Tensor> {
         let (heads, d) = (self.heads, self.head_dim);
         // [n·len, 3·hidden] → [3, n, heads, len, d] in one copy.
-        let qkv = layer
-            .qkv
-            .forward(x)?
-            .reshape((n, len, 3, heads, d))?
-            .permute((2, 0, 3, 1, 4))?
-            .contiguous()?;
+        let qkv = layer.qkv.forward(x)?.reshape((n, len, 3, heads, d))?.permute((2, 0, 3, 1, 4))?.contiguous()?;
         let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((n * len, heads * d))?;
-        let attended = layer
-            .attention_norm
-            .forward(&layer.attention_out.forward(&context)?.add(x)?)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((n * len, heads * d))?;
+        let attended = layer.attention_norm.forward(&layer.attention_out.forward(&context)?.add(x)?)?;
         let inner = layer.intermediate.forward(&attended)?;
         let inner = match self.activation {
             HiddenAct::Gelu => inner.gelu_erf()?,
             HiddenAct::GeluApproximate => inner.gelu()?,
             HiddenAct::Relu => inner.relu()?,
         };
-        layer
-            .output_norm
-            .forward(&layer.output.forward(&inner)?.add(&attended)?)
+        layer.output_norm.forward(&layer.output.forward(&inner)?.add(&attended)?)
     }
 }
 
@@ -160,8 +132,5 @@ impl Layer {
 }
 
 fn linear(input: usize, output: usize, vb: VarBuilder) -> candle_core::Result<Linear> {
-    Ok(Linear::new(
-        vb.get((output, input), "weight")?,
-        Some(vb.get(output, "bias")?),
-    ))
+    Ok(Linear::new(vb.get((output, input), "weight")?, Some(vb.get(output, "bias")?)))
 }

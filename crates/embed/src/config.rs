@@ -66,28 +66,18 @@ impl SentenceConfig {
                 None => Pooling::Mean,
             },
         };
-        let max_seq_length =
-            match read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))? {
-                Some(SentenceBertConfig {
-                    max_seq_length: Some(n),
-                }) => Some(n),
-                _ => read_json::<TokenizerConfig>(&dir.join("tokenizer_config.json"))?
-                    .and_then(|c| c.model_max_length)
-                    // transformers writes 1e30 for "no limit".
-                    .filter(|n| (1.0..1e6).contains(n))
-                    .map(|n| n as usize),
-            };
-        let prompts = read_json::<SentenceTransformersConfig>(
-            &dir.join("config_sentence_transformers.json"),
-        )?
-        .map(|c| c.prompts)
-        .unwrap_or_default();
-        let prompt = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| prompts.get(*n).cloned())
-                .unwrap_or_default()
+        let max_seq_length = match read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))? {
+            Some(SentenceBertConfig { max_seq_length: Some(n) }) => Some(n),
+            _ => read_json::<TokenizerConfig>(&dir.join("tokenizer_config.json"))?
+                .and_then(|c| c.model_max_length)
+                // transformers writes 1e30 for "no limit".
+                .filter(|n| (1.0..1e6).contains(n))
+                .map(|n| n as usize),
         };
+        let prompts = read_json::<SentenceTransformersConfig>(&dir.join("config_sentence_transformers.json"))?
+            .map(|c| c.prompts)
+            .unwrap_or_default();
+        let prompt = |names: &[&str]| names.iter().find_map(|n| prompts.get(*n).cloned()).unwrap_or_default();
         Ok(SentenceConfig {
             max_seq_length,
             pooling,
@@ -102,16 +92,10 @@ fn pooling_from_modules(dir: &Path, modules: &[Module]) -> Result<Pooling, Embed
         return Ok(Pooling::Mean);
     };
     let relative = Path::new(&module.path);
-    if relative
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(EmbedError::InvalidModel {
             path: dir.join("modules.json"),
-            reason: format!(
-                "pooling module path {:?} leaves the model directory",
-                module.path
-            ),
+            reason: format!("pooling module path {:?} leaves the model directory", module.path),
         });
     }
     let path = dir.join(relative).join("config.json");
@@ -141,25 +125,15 @@ fn pooling_mode(path: &Path, c: &PoolingConfig) -> Result<Pooling, EmbedError> {
 }
 
 /// Reads a JSON file; `None` when it does not exist.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-) -> Result<Option<T>, EmbedError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, EmbedError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(EmbedError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(EmbedError::Io { path: path.to_path_buf(), source }),
     };
     serde_json::from_slice(&bytes)
         .map(Some)
-        .map_err(|e| EmbedError::InvalidModel {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| EmbedError::InvalidModel { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 #[cfg(test)]
@@ -194,11 +168,7 @@ mod tests {
             "1_Pooling/config.json",
             r#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#,
         );
-        write(
-            dir.path(),
-            "sentence_bert_config.json",
-            r#"{"max_seq_length": 1024}"#,
-        );
+        write(dir.path(), "sentence_bert_config.json", r#"{"max_seq_length": 1024}"#);
         write(
             dir.path(),
             "config_sentence_transformers.json",
@@ -207,44 +177,23 @@ mod tests {
         let c = SentenceConfig::read(dir.path()).unwrap();
         assert_eq!(c.pooling, Pooling::Cls);
         assert_eq!(c.max_seq_length, Some(1024));
-        assert_eq!(
-            c.query_prefix,
-            "Represent this query for searching relevant code: "
-        );
+        assert_eq!(c.query_prefix, "Represent this query for searching relevant code: ");
         assert_eq!(c.document_prefix, "");
     }
 
     #[test]
     fn tokenizer_limit_is_the_fallback_and_huge_means_none() {
         let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "tokenizer_config.json",
-            r#"{"model_max_length": 512}"#,
-        );
-        assert_eq!(
-            SentenceConfig::read(dir.path()).unwrap().max_seq_length,
-            Some(512)
-        );
-        write(
-            dir.path(),
-            "tokenizer_config.json",
-            r#"{"model_max_length": 1e30}"#,
-        );
-        assert_eq!(
-            SentenceConfig::read(dir.path()).unwrap().max_seq_length,
-            None
-        );
+        write(dir.path(), "tokenizer_config.json", r#"{"model_max_length": 512}"#);
+        assert_eq!(SentenceConfig::read(dir.path()).unwrap().max_seq_length, Some(512));
+        write(dir.path(), "tokenizer_config.json", r#"{"model_max_length": 1e30}"#);
+        assert_eq!(SentenceConfig::read(dir.path()).unwrap().max_seq_length, None);
     }
 
     #[test]
     fn unsupported_pooling_and_bad_json_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "1_Pooling/config.json",
-            r#"{"pooling_mode_max_tokens": true}"#,
-        );
+        write(dir.path(), "1_Pooling/config.json", r#"{"pooling_mode_max_tokens": true}"#);
         let err = SentenceConfig::read(dir.path()).unwrap_err();
         assert!(err.to_string().contains("mean or CLS"), "{err}");
         write(dir.path(), "modules.json", "[{");
@@ -255,15 +204,8 @@ mod tests {
     #[test]
     fn pooling_path_may_not_escape() {
         let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "modules.json",
-            r#"[{"path":"../x","type":"sentence_transformers.models.Pooling"}]"#,
-        );
+        write(dir.path(), "modules.json", r#"[{"path":"../x","type":"sentence_transformers.models.Pooling"}]"#);
         let err = SentenceConfig::read(dir.path()).unwrap_err();
-        assert!(
-            err.to_string().contains("leaves the model directory"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("leaves the model directory"), "{err}");
     }
 }

@@ -98,42 +98,15 @@ mod tests {
     fn every_field_changes_the_identity() {
         let id = base().model_id();
         let variants = [
-            IdentityParts {
-                architecture: "nomic_bert",
-                ..base()
-            },
-            IdentityParts {
-                weights: [9; 32],
-                ..base()
-            },
-            IdentityParts {
-                tokenizer: [9; 32],
-                ..base()
-            },
-            IdentityParts {
-                config: [9; 32],
-                ..base()
-            },
-            IdentityParts {
-                pooling: Pooling::Cls,
-                ..base()
-            },
-            IdentityParts {
-                normalize: false,
-                ..base()
-            },
-            IdentityParts {
-                max_tokens: 128,
-                ..base()
-            },
-            IdentityParts {
-                query_prefix: "q: ",
-                ..base()
-            },
-            IdentityParts {
-                document_prefix: "d: ",
-                ..base()
-            },
+            IdentityParts { architecture: "nomic_bert", ..base() },
+            IdentityParts { weights: [9; 32], ..base() },
+            IdentityParts { tokenizer: [9; 32], ..base() },
+            IdentityParts { config: [9; 32], ..base() },
+            IdentityParts { pooling: Pooling::Cls, ..base() },
+            IdentityParts { normalize: false, ..base() },
+            IdentityParts { max_tokens: 128, ..base() },
+            IdentityParts { query_prefix: "q: ", ..base() },
+            IdentityParts { document_prefix: "d: ", ..base() },
         ];
         let mut seen = vec![id];
         for v in &variants {
@@ -147,32 +120,17 @@ mod tests {
     #[test]
     fn prefixes_are_not_ambiguous() {
         // "ab" + "" and "a" + "b" must differ.
-        let a = IdentityParts {
-            query_prefix: "ab",
-            document_prefix: "",
-            ..base()
-        };
-        let b = IdentityParts {
-            query_prefix: "a",
-            document_prefix: "b",
-            ..base()
-        };
+        let a = IdentityParts { query_prefix: "ab", document_prefix: "", ..base() };
+        let b = IdentityParts { query_prefix: "a", document_prefix: "b", ..base() };
         assert_ne!(a.model_id(), b.model_id());
     }
 
     #[test]
     fn cache_key_depends_on_model_and_text() {
         let id = base().model_id();
-        let other = IdentityParts {
-            max_tokens: 512,
-            ..base()
-        }
-        .model_id();
+        let other = IdentityParts { max_tokens: 512, ..base() }.model_id();
         assert_ne!(id.cache_key("fn main() {}"), id.cache_key("fn main() { }"));
-        assert_ne!(
-            id.cache_key("fn main() {}"),
-            other.cache_key("fn main() {}")
-        );
+        assert_ne!(id.cache_key("fn main() {}"), other.cache_key("fn main() {}"));
         assert_eq!(id.cache_key("x"), id.cache_key("x"));
         assert_eq!(id.hex().len(), 64);
     }

@@ -26,9 +26,7 @@ pub use batching::BatchLimits;
 pub use bert::BertEmbedder;
 pub use error::EmbedError;
 pub use identity::ModelId;
-pub use resolve::{
-    resolve_model_dir, ModelSource, ResolvedModel, DEFAULT_MODEL_REPO, MODEL_DIR_ENV,
-};
+pub use resolve::{resolve_model_dir, ModelSource, ResolvedModel, DEFAULT_MODEL_REPO, MODEL_DIR_ENV};
 
 use serde::Deserialize;
 use std::path::Path;
@@ -120,10 +118,7 @@ pub const SUPPORTED_MODEL_TYPES: [&str; 1] = ["bert"];
 
 /// Loads the model in `dir`, choosing the implementation from config.json's
 /// `model_type` (or `architectures`).
-pub fn load_model_with(
-    dir: &Path,
-    options: &EmbedOptions,
-) -> Result<Box<dyn Embedder>, EmbedError> {
+pub fn load_model_with(dir: &Path, options: &EmbedOptions) -> Result<Box<dyn Embedder>, EmbedError> {
     #[derive(Deserialize)]
     struct Architecture {
         model_type: Option<String>,
@@ -131,22 +126,18 @@ pub fn load_model_with(
         architectures: Vec<String>,
     }
     let files = bert::ModelFiles::check(dir)?;
-    let arch: Architecture =
-        config::read_json(&files.config)?.ok_or_else(|| EmbedError::MissingFile {
-            dir: dir.to_path_buf(),
-            file: "config.json".into(),
-            hint: String::new(),
-        })?;
+    let arch: Architecture = config::read_json(&files.config)?.ok_or_else(|| EmbedError::MissingFile {
+        dir: dir.to_path_buf(),
+        file: "config.json".into(),
+        hint: String::new(),
+    })?;
     let is_bert = arch.model_type.as_deref() == Some("bert")
         || (arch.model_type.is_none() && arch.architectures.iter().any(|a| a.starts_with("Bert")));
     if is_bert {
         return Ok(Box::new(BertEmbedder::load_with(dir, options)?));
     }
-    let named = arch
-        .model_type
-        .clone()
-        .or_else(|| arch.architectures.first().cloned())
-        .unwrap_or_else(|| "none given".into());
+    let named =
+        arch.model_type.clone().or_else(|| arch.architectures.first().cloned()).unwrap_or_else(|| "none given".into());
     Err(EmbedError::Unsupported(format!(
         "model type {named:?} in {}: grove can run {}",
         files.config.display(),
@@ -164,10 +155,7 @@ pub fn quantize_i8(v: &[f32]) -> (f32, Vec<i8>) {
     }
     let scale = max / 127.0;
     // `as` saturates and maps NaN to 0, so no input can overflow.
-    let q = v
-        .iter()
-        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
-        .collect();
+    let q = v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect();
     (scale, q)
 }
 
@@ -186,10 +174,7 @@ mod tests {
         let (scale, q) = quantize_i8(&v);
         let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
         assert!((scale - max / 127.0).abs() < 1e-9);
-        assert!(
-            q.iter().any(|&x| x == 127 || x == -127),
-            "the largest component maps to ±127"
-        );
+        assert!(q.iter().any(|&x| x == 127 || x == -127), "the largest component maps to ±127");
         for (x, y) in v.iter().zip(dequantize_i8(scale, &q)) {
             assert!((x - y).abs() <= scale / 2.0 + 1e-7, "{x} vs {y}");
         }

@@ -42,23 +42,15 @@ pub(crate) struct PipelineSettings {
 
 impl TextPipeline {
     pub fn new(tokenizer_path: &Path, settings: PipelineSettings) -> Result<Self, EmbedError> {
-        let mut counter =
-            Tokenizer::from_file(tokenizer_path).map_err(|e| EmbedError::InvalidModel {
-                path: tokenizer_path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let mut counter = Tokenizer::from_file(tokenizer_path)
+            .map_err(|e| EmbedError::InvalidModel { path: tokenizer_path.to_path_buf(), reason: e.to_string() })?;
         // tokenizer.json files often carry the training-time truncation and fixed padding
         // (MiniLM: 128 tokens, padded to 128); sentence-transformers overrides both.
         counter.with_padding(None);
-        counter
-            .with_truncation(None)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        counter.with_truncation(None).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         let mut tokenizer = counter.clone();
         tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: settings.max_tokens,
-                ..Default::default()
-            }))
+            .with_truncation(Some(TruncationParams { max_length: settings.max_tokens, ..Default::default() }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         Ok(TextPipeline {
             tokenizer,
@@ -84,10 +76,8 @@ impl TextPipeline {
     /// before truncation.
     pub fn count_tokens(&self, text: &str) -> Result<usize, EmbedError> {
         let input = format!("{}{text}", self.document_prefix);
-        let encoding = self
-            .counter
-            .encode_fast(input.as_str(), true)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let encoding =
+            self.counter.encode_fast(input.as_str(), true).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         Ok(encoding.len())
     }
 
@@ -117,8 +107,7 @@ impl TextPipeline {
         for batch in plan_batches(&lengths, self.batch) {
             let input = self.batch_input(&encodings, &batch)?;
             let hidden = forward(&input)?;
-            let vectors =
-                pool_and_normalize(&hidden, &input.mask, self.pooling)?.to_vec2::<f32>()?;
+            let vectors = pool_and_normalize(&hidden, &input.mask, self.pooling)?.to_vec2::<f32>()?;
             if vectors.len() != batch.len() {
                 return Err(EmbedError::Candle(format!(
                     "model returned {} vectors for {} texts",
@@ -133,11 +122,7 @@ impl TextPipeline {
         Ok(out)
     }
 
-    fn batch_input(
-        &self,
-        encodings: &[Encoding],
-        batch: &[usize],
-    ) -> Result<BatchInput, EmbedError> {
+    fn batch_input(&self, encodings: &[Encoding], batch: &[usize]) -> Result<BatchInput, EmbedError> {
         let longest = batch.iter().map(|&i| encodings[i].len()).max().unwrap_or(0);
         let cells = batch.len() * longest;
         let mut ids = Vec::with_capacity(cells);
@@ -163,11 +148,7 @@ impl TextPipeline {
 }
 
 /// `[texts, tokens, dim]` token vectors → `[texts, dim]` unit vectors.
-fn pool_and_normalize(
-    hidden: &Tensor,
-    mask: &Tensor,
-    pooling: Pooling,
-) -> candle_core::Result<Tensor> {
+fn pool_and_normalize(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> candle_core::Result<Tensor> {
     let pooled = match pooling {
         Pooling::Mean => {
             let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
@@ -180,10 +161,6 @@ fn pool_and_normalize(
     };
     let pooled = pooled.to_dtype(DType::F32)?;
     // As torch.nn.functional.normalize: eps 1e-12 keeps a zero vector finite.
-    let norm = pooled
-        .sqr()?
-        .sum_keepdim(1)?
-        .sqrt()?
-        .clamp(1e-12f32, f32::MAX)?;
+    let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
     pooled.broadcast_div(&norm)
 }

@@ -47,15 +47,8 @@ pub struct ResolvedModel {
 /// no model is an error, not a reason to look elsewhere. When nothing works the error
 /// says how to provide a model and what was looked at.
 pub fn resolve_model_dir(explicit: Option<&Path>) -> Result<ResolvedModel, EmbedError> {
-    let env_dir = std::env::var_os(MODEL_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    resolve_in(
-        explicit,
-        env_dir.as_deref(),
-        hf_hub_cache_dir().as_deref(),
-        download,
-    )
+    let env_dir = std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+    resolve_in(explicit, env_dir.as_deref(), hf_hub_cache_dir().as_deref(), download)
 }
 
 /// [`resolve_model_dir`] with its environment passed in.
@@ -65,55 +58,34 @@ fn resolve_in(
     hub_cache: Option<&Path>,
     download: impl FnOnce(&mut Vec<String>) -> Option<PathBuf>,
 ) -> Result<ResolvedModel, EmbedError> {
-    let named = [
-        (explicit, ModelSource::Explicit, "--model-dir"),
-        (env_dir, ModelSource::Env, MODEL_DIR_ENV),
-    ];
+    let named = [(explicit, ModelSource::Explicit, "--model-dir"), (env_dir, ModelSource::Env, MODEL_DIR_ENV)];
     for (dir, source, label) in named {
         if let Some(dir) = dir {
             return match problem_with_dir(dir) {
-                None => Ok(ResolvedModel {
-                    dir: dir.to_path_buf(),
-                    source,
-                }),
-                Some(problem) => Err(EmbedError::ModelNotFound {
-                    attempts: vec![format!("{label} {}: {problem}", dir.display())],
-                }),
+                None => Ok(ResolvedModel { dir: dir.to_path_buf(), source }),
+                Some(problem) => {
+                    Err(EmbedError::ModelNotFound { attempts: vec![format!("{label} {}: {problem}", dir.display())] })
+                }
             };
         }
     }
-    let mut attempts = vec![
-        "--model-dir: not given".to_string(),
-        format!("{MODEL_DIR_ENV}: not set"),
-    ];
+    let mut attempts = vec!["--model-dir: not given".to_string(), format!("{MODEL_DIR_ENV}: not set")];
     match hub_cache {
         Some(hub) => match find_in_hf_cache(hub, DEFAULT_MODEL_REPO) {
-            Ok(dir) => {
-                return Ok(ResolvedModel {
-                    dir,
-                    source: ModelSource::HfCache,
-                })
-            }
+            Ok(dir) => return Ok(ResolvedModel { dir, source: ModelSource::HfCache }),
             Err(why) => attempts.push(format!("Hugging Face cache {}: {why}", hub.display())),
         },
         None => attempts.push("Hugging Face cache: no HF_HUB_CACHE, HF_HOME or HOME".into()),
     }
     match download(&mut attempts) {
-        Some(dir) => Ok(ResolvedModel {
-            dir,
-            source: ModelSource::Downloaded,
-        }),
+        Some(dir) => Ok(ResolvedModel { dir, source: ModelSource::Downloaded }),
         None => Err(EmbedError::ModelNotFound { attempts }),
     }
 }
 
 /// The hub cache directory as huggingface_hub computes it.
 fn hf_hub_cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(dir) = var("HF_HUB_CACHE") {
         return Some(dir);
     }
@@ -135,20 +107,13 @@ fn find_in_hf_cache(hub: &Path, repo: &str) -> Result<PathBuf, String> {
             return Ok(dir);
         }
     }
-    let entries =
-        std::fs::read_dir(&snapshots).map_err(|_| format!("no {}", snapshots.display()))?;
+    let entries = std::fs::read_dir(&snapshots).map_err(|_| format!("no {}", snapshots.display()))?;
     let mut candidates: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     candidates.sort();
     candidates
         .into_iter()
         .find(|dir| problem_with_dir(dir).is_none())
-        .ok_or_else(|| {
-            format!(
-                "no snapshot under {} holds {}",
-                snapshots.display(),
-                REQUIRED_FILES.join(", ")
-            )
-        })
+        .ok_or_else(|| format!("no snapshot under {} holds {}", snapshots.display(), REQUIRED_FILES.join(", ")))
 }
 
 #[cfg(feature = "download")]
@@ -156,9 +121,7 @@ fn download(attempts: &mut Vec<String>) -> Option<PathBuf> {
     match download_default_model() {
         Ok(dir) => Some(dir),
         Err(e) => {
-            attempts.push(format!(
-                "download of {DEFAULT_MODEL_REPO} from the Hugging Face hub: {e}"
-            ));
+            attempts.push(format!("download of {DEFAULT_MODEL_REPO} from the Hugging Face hub: {e}"));
             None
         }
     }
@@ -166,10 +129,7 @@ fn download(attempts: &mut Vec<String>) -> Option<PathBuf> {
 
 #[cfg(feature = "download")]
 fn download_default_model() -> Result<PathBuf, String> {
-    let api = hf_hub::api::sync::ApiBuilder::from_env()
-        .with_progress(false)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let api = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false).build().map_err(|e| e.to_string())?;
     let repo = api.model(DEFAULT_MODEL_REPO.to_string());
     let mut dir = None;
     for file in REQUIRED_FILES {
@@ -215,21 +175,9 @@ mod tests {
         let a = model_dir(&tmp.path().join("a"));
         let b = model_dir(&tmp.path().join("b"));
         let r = resolve_in(Some(&a), Some(&b), None, no_download).unwrap();
-        assert_eq!(
-            r,
-            ResolvedModel {
-                dir: a,
-                source: ModelSource::Explicit
-            }
-        );
+        assert_eq!(r, ResolvedModel { dir: a, source: ModelSource::Explicit });
         let r = resolve_in(None, Some(&b), None, no_download).unwrap();
-        assert_eq!(
-            r,
-            ResolvedModel {
-                dir: b,
-                source: ModelSource::Env
-            }
-        );
+        assert_eq!(r, ResolvedModel { dir: b, source: ModelSource::Env });
     }
 
     #[test]
@@ -241,38 +189,21 @@ mod tests {
         model_dir(&hub.join("models--sentence-transformers--all-MiniLM-L6-v2/snapshots/r1"));
         let err = resolve_in(None, Some(&empty), Some(&hub), no_download).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("GROVE_MODEL_DIR") && msg.contains("no config.json in it"),
-            "{msg}"
-        );
-        let err = resolve_in(
-            Some(&tmp.path().join("nope")),
-            None,
-            Some(&hub),
-            no_download,
-        )
-        .unwrap_err();
+        assert!(msg.contains("GROVE_MODEL_DIR") && msg.contains("no config.json in it"), "{msg}");
+        let err = resolve_in(Some(&tmp.path().join("nope")), None, Some(&hub), no_download).unwrap_err();
         assert!(err.to_string().contains("no such directory"), "{err}");
     }
 
     #[test]
     fn finds_the_snapshot_refs_main_names() {
         let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp
-            .path()
-            .join("models--sentence-transformers--all-MiniLM-L6-v2");
+        let repo = tmp.path().join("models--sentence-transformers--all-MiniLM-L6-v2");
         model_dir(&repo.join("snapshots/aaa"));
         let wanted = model_dir(&repo.join("snapshots/bbb"));
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), "bbb\n").unwrap();
         let r = resolve_in(None, None, Some(tmp.path()), no_download).unwrap();
-        assert_eq!(
-            r,
-            ResolvedModel {
-                dir: wanted,
-                source: ModelSource::HfCache
-            }
-        );
+        assert_eq!(r, ResolvedModel { dir: wanted, source: ModelSource::HfCache });
         // Without refs/main, any complete snapshot will do.
         std::fs::remove_file(repo.join("refs/main")).unwrap();
         let r = resolve_in(None, None, Some(tmp.path()), no_download).unwrap();

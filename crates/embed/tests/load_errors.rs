@@ -11,18 +11,13 @@ fn missing_weights_name_the_file() {
     let err = load_model(dir.path()).err().expect("no weights");
     assert!(matches!(err, EmbedError::MissingFile { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("model.safetensors") && msg.contains("pytorch_model.bin"),
-        "{msg}"
-    );
+    assert!(msg.contains("model.safetensors") && msg.contains("pytorch_model.bin"), "{msg}");
 }
 
 #[test]
 fn missing_directory_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = load_model(&dir.path().join("absent"))
-        .err()
-        .expect("no directory");
+    let err = load_model(&dir.path().join("absent")).err().expect("no directory");
     assert!(err.to_string().contains("not a directory"), "{err}");
 }
 

@@ -4,9 +4,7 @@
 //! `shared/models/all-MiniLM-L6-v2` beside the repository; without it these tests say
 //! loudly that they were skipped.
 
-use grove_embed::{
-    load_model, BatchLimits, BertEmbedder, DeviceChoice, EmbedOptions, Embedder, TextRole,
-};
+use grove_embed::{load_model, BatchLimits, BertEmbedder, DeviceChoice, EmbedOptions, Embedder, TextRole};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -16,9 +14,7 @@ const TOLERANCE: f32 = 1e-5;
 fn model_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("GROVE_TEST_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2"));
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
@@ -35,16 +31,12 @@ fn model_dir() -> Option<PathBuf> {
 fn model() -> Option<&'static BertEmbedder> {
     static MODEL: OnceLock<Option<BertEmbedder>> = OnceLock::new();
     MODEL
-        .get_or_init(|| {
-            model_dir().map(|dir| BertEmbedder::load(&dir, DeviceChoice::Cpu).expect("load model"))
-        })
+        .get_or_init(|| model_dir().map(|dir| BertEmbedder::load(&dir, DeviceChoice::Cpu).expect("load model")))
         .as_ref()
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/embeddings")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/embeddings").join(name)
 }
 
 fn sentences() -> Vec<String> {
@@ -106,13 +98,7 @@ fn code_like(i: usize) -> String {
 fn keeps_input_order_across_length_buckets() {
     let Some(dir) = model_dir() else { return };
     // Tiny batches force many buckets, so sorting by length really reorders the texts.
-    let options = EmbedOptions {
-        batch: BatchLimits {
-            max_texts: 3,
-            max_tokens: 300,
-        },
-        ..EmbedOptions::default()
-    };
+    let options = EmbedOptions { batch: BatchLimits { max_texts: 3, max_tokens: 300 }, ..EmbedOptions::default() };
     let small_batches = BertEmbedder::load_with(&dir, &options).unwrap();
     let mut texts: Vec<String> = (0..20).map(code_like).collect();
     texts.extend(sentences());
@@ -127,10 +113,7 @@ fn keeps_input_order_across_length_buckets() {
     }
     // Same text, same vector (up to padding noise: the copies sit in different batches).
     assert_close(&together[3], &together[texts.len() - 1], "duplicate text");
-    assert!(
-        cosine(&together[0], &together[8]) < 0.9999,
-        "different texts, different vectors"
-    );
+    assert!(cosine(&together[0], &together[8]) < 0.9999, "different texts, different vectors");
 }
 
 #[test]
@@ -140,47 +123,26 @@ fn empty_input_gives_no_vectors() {
 }
 
 /// Words that are one token each, so a text's token count is words + 2 ([CLS], [SEP]).
-const WORDS: [&str; 8] = [
-    "river", "stone", "cloud", "green", "house", "table", "music", "light",
-];
+const WORDS: [&str; 8] = ["river", "stone", "cloud", "green", "house", "table", "music", "light"];
 
 fn words(n: usize) -> String {
-    (0..n)
-        .map(|i| WORDS[i % WORDS.len()])
-        .collect::<Vec<_>>()
-        .join(" ")
+    (0..n).map(|i| WORDS[i % WORDS.len()]).collect::<Vec<_>>().join(" ")
 }
 
 #[test]
 fn truncates_at_max_tokens_like_sentence_transformers() {
     let Some(m) = model() else { return };
-    assert_eq!(
-        m.max_tokens(),
-        256,
-        "sentence_bert_config.json, not tokenizer.json's 128"
-    );
+    assert_eq!(m.max_tokens(), 256, "sentence_bert_config.json, not tokenizer.json's 128");
     for w in WORDS {
         assert_eq!(m.count_tokens(w).unwrap(), 3, "{w} is one token");
     }
     let long = words(400);
-    assert_eq!(
-        m.count_tokens(&long).unwrap(),
-        402,
-        "counting does not truncate"
-    );
+    assert_eq!(m.count_tokens(&long).unwrap(), 402, "counting does not truncate");
     // 256 tokens = [CLS] + 254 words + [SEP]: what sentence-transformers keeps.
-    let got = m
-        .embed(&[&long, &words(254), &words(250)], TextRole::Document)
-        .unwrap();
+    let got = m.embed(&[&long, &words(254), &words(250)], TextRole::Document).unwrap();
     assert_close(&got[0], &got[1], "400 words vs their first 254");
-    let max_diff = got[0]
-        .iter()
-        .zip(&got[2])
-        .fold(0f32, |d, (a, b)| d.max((a - b).abs()));
-    assert!(
-        max_diff > 1e-4,
-        "250 words must differ from 254 (diff {max_diff})"
-    );
+    let max_diff = got[0].iter().zip(&got[2]).fold(0f32, |d, (a, b)| d.max((a - b).abs()));
+    assert!(max_diff > 1e-4, "250 words must differ from 254 (diff {max_diff})");
 }
 
 #[test]
@@ -198,60 +160,30 @@ fn identity_covers_settings_and_is_stable() {
     assert_eq!(base.name(), "all-MiniLM-L6-v2");
     assert_eq!(base.dim(), 384);
     let again = load_model(&dir).unwrap();
-    assert_eq!(
-        again.identity(),
-        base.identity(),
-        "same files, same settings"
-    );
+    assert_eq!(again.identity(), base.identity(), "same files, same settings");
     // Batch caps shape speed, not vectors: same identity.
     let batched = BertEmbedder::load_with(
         &dir,
-        &EmbedOptions {
-            batch: BatchLimits {
-                max_texts: 1,
-                max_tokens: 1,
-            },
-            ..Default::default()
-        },
+        &EmbedOptions { batch: BatchLimits { max_texts: 1, max_tokens: 1 }, ..Default::default() },
     )
     .unwrap();
     assert_eq!(batched.identity(), base.identity());
 
-    let shorter = BertEmbedder::load_with(
-        &dir,
-        &EmbedOptions {
-            max_tokens: Some(128),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let shorter = BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(128), ..Default::default() }).unwrap();
     assert_eq!(shorter.max_tokens(), 128);
     assert_ne!(shorter.identity(), base.identity());
-    let prefixed = BertEmbedder::load_with(
-        &dir,
-        &EmbedOptions {
-            query_prefix: Some("query: ".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let prefixed =
+        BertEmbedder::load_with(&dir, &EmbedOptions { query_prefix: Some("query: ".into()), ..Default::default() })
+            .unwrap();
     assert_ne!(prefixed.identity(), base.identity());
     let q = prefixed.embed(&["read a file"], TextRole::Query).unwrap();
-    let d = prefixed
-        .embed(&["read a file"], TextRole::Document)
-        .unwrap();
-    assert!(
-        cosine(&q[0], &d[0]) < 0.9999,
-        "the query prefix is embedded"
-    );
+    let d = prefixed.embed(&["read a file"], TextRole::Document).unwrap();
+    assert!(cosine(&q[0], &d[0]) < 0.9999, "the query prefix is embedded");
     assert_eq!(d, base.embed(&["read a file"], TextRole::Document).unwrap());
 
     let doc_prefixed = BertEmbedder::load_with(
         &dir,
-        &EmbedOptions {
-            document_prefix: Some("passage: ".into()),
-            ..Default::default()
-        },
+        &EmbedOptions { document_prefix: Some("passage: ".into()), ..Default::default() },
     )
     .unwrap();
     assert_ne!(doc_prefixed.identity(), base.identity());
@@ -262,13 +194,6 @@ fn identity_covers_settings_and_is_stable() {
         "the document prefix counts against the limit"
     );
 
-    let over = BertEmbedder::load_with(
-        &dir,
-        &EmbedOptions {
-            max_tokens: Some(10_000),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let over = BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(10_000), ..Default::default() }).unwrap();
     assert_eq!(over.max_tokens(), 512, "capped at the position embeddings");
 }

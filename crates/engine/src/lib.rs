@@ -23,11 +23,13 @@ mod states;
 
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
-pub use semantic::{FindHit, FindMode, FindOptions, FindOutput, SemanticSummary, SymbolHit, SymbolQuery, SYNTAX_VERSION};
+pub use grove_search as search;
 pub use grove_search::rank::QueryShape;
 pub use grove_syntax::SymbolKind;
+pub use semantic::{
+    FindHit, FindMode, FindOptions, FindOutput, SemanticSummary, SymbolHit, SymbolQuery, SYNTAX_VERSION,
+};
 pub use states::{name_ref, ApplyReport, ListEntry, WORKTREE_NAME};
-pub use grove_search as search;
 
 #[derive(thiserror::Error, Debug)]
 pub enum EngineError {
@@ -229,11 +231,7 @@ impl Engine {
     /// `grove compact`: merge small and mostly dead segments now.
     pub fn compact(&self) -> Result<CompactReport, EngineError> {
         let store = Store::open(&self.index_dir)?;
-        Ok(grove_indexer::maintenance::compact(
-            &store,
-            &CompactOptions::default(),
-            true,
-        )?)
+        Ok(grove_indexer::maintenance::compact(&store, &CompactOptions::default(), true)?)
     }
 
     /// `grove gc`: remove what no ref reaches, after a grace period.
@@ -283,7 +281,12 @@ impl Engine {
     }
 
     /// The snapshots of `revs`, indexing commits that are not indexed yet.
-    fn targets(&self, store: &Store, revs: &[ResolvedRev], progress: &dyn Progress) -> Result<Vec<Target>, EngineError> {
+    fn targets(
+        &self,
+        store: &Store,
+        revs: &[ResolvedRev],
+        progress: &dyn Progress,
+    ) -> Result<Vec<Target>, EngineError> {
         let mut missing: Vec<ResolvedRev> = Vec::new();
         for r in revs.iter().filter(|r| r.snapshot.is_none()) {
             if get_ref(store, &commit_ref(r.commit.oid))?.is_none() {
@@ -424,7 +427,9 @@ impl Engine {
                 let check = || -> Result<u64, String> {
                     store.verify_object(Kind::Segment, *id).map_err(|e| e.to_string())?;
                     let seg = open_segment(&store, *id).map_err(|e| e.to_string())?;
-                    let stats = seg.verify().map_err(|e| format!("segment {}: {e}", store.path_of(Kind::Segment, *id).display()))?;
+                    let stats = seg
+                        .verify()
+                        .map_err(|e| format!("segment {}: {e}", store.path_of(Kind::Segment, *id).display()))?;
                     Ok(stats.raw_bytes)
                 };
                 check().err()
@@ -439,7 +444,12 @@ impl Engine {
             report.side_files += ids.len();
             let bad: Vec<String> = ids
                 .par_iter()
-                .filter_map(|id| store.verify_object(kind, *id).err().map(|e| format!("{e} (a cache: delete it and it is recomputed)")))
+                .filter_map(|id| {
+                    store
+                        .verify_object(kind, *id)
+                        .err()
+                        .map(|e| format!("{e} (a cache: delete it and it is recomputed)"))
+                })
                 .collect();
             report.problems.extend(bad);
         }

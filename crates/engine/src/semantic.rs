@@ -17,8 +17,8 @@ use grove_manifest::{DocRef, Snapshot};
 use grove_search::rank::{self, LexicalDoc, QueryShape};
 use grove_segment::Segment;
 use grove_semindex::{
-    put_syntax_file, put_vector_file, term_hash, BlobSyntax, ChunkKey, ChunkRec, SemIndex,
-    SymbolRec, SyntaxFileWriter, SyntaxKey, VectorFileWriter,
+    put_syntax_file, put_vector_file, term_hash, BlobSyntax, ChunkKey, ChunkRec, SemIndex, SymbolRec, SyntaxFileWriter,
+    SyntaxKey, VectorFileWriter,
 };
 use grove_store::{ObjectId, Store};
 use grove_syntax::{ChunkLimits, Lang, SymbolKind};
@@ -37,11 +37,7 @@ const SYNTAX_FILE_BYTES: usize = 16 << 20;
 const VECTOR_FLUSH: usize = 2048;
 
 fn vector_flush() -> usize {
-    std::env::var("GROVE_EMBED_FLUSH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(VECTOR_FLUSH)
+    std::env::var("GROVE_EMBED_FLUSH").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(VECTOR_FLUSH)
 }
 /// Files larger than this get lexical chunks but no embeddings (generated
 /// data would cost minutes of model time and add noise).
@@ -66,10 +62,7 @@ struct Segments<'a> {
 
 impl<'a> Segments<'a> {
     fn new(store: &'a Store) -> Self {
-        Segments {
-            store,
-            open: HashMap::new(),
-        }
+        Segments { store, open: HashMap::new() }
     }
     fn get(&mut self, id: ObjectId) -> Result<Arc<Segment>, EngineError> {
         if let Some(s) = self.open.get(&id) {
@@ -89,10 +82,7 @@ impl<'a> Segments<'a> {
 fn read_doc(seg: &Segment, id: ObjectId, doc: u32) -> Result<Vec<u8>, EngineError> {
     let mut buf = Vec::new();
     seg.content_into(doc, &mut buf)
-        .map_err(|source| grove_indexer::IndexError::Segment {
-            path: id.to_hex(),
-            source,
-        })?;
+        .map_err(|source| grove_indexer::IndexError::Segment { path: id.to_hex(), source })?;
     Ok(buf)
 }
 
@@ -147,14 +137,7 @@ pub struct FindOptions {
 
 impl Default for FindOptions {
     fn default() -> Self {
-        FindOptions {
-            mode: FindMode::Hybrid,
-            k: 10,
-            files: false,
-            budget: None,
-            per_file: 3,
-            embed_on_the_fly: 512,
-        }
+        FindOptions { mode: FindMode::Hybrid, k: 10, files: false, budget: None, per_file: 3, embed_on_the_fly: 512 }
     }
 }
 
@@ -205,9 +188,7 @@ pub struct SemanticSummary {
 /// lacks is analysed as plain text and keyed as such, so a build that has
 /// it recomputes the record instead of reusing line windows.
 fn lang_code(path: &[u8]) -> u8 {
-    Lang::from_path(path)
-        .filter(|l| l.compiled_in())
-        .map_or(0, |l| l.code())
+    Lang::from_path(path).filter(|l| l.compiled_in()).map_or(0, |l| l.code())
 }
 
 /// Stored outcome codes (see docs/format.md).
@@ -281,9 +262,7 @@ fn analyse(path: &[u8], content: &[u8]) -> BlobSyntax {
         .chunks
         .iter()
         .map(|c| {
-            let bytes = content
-                .get(c.start_byte as usize..c.end_byte as usize)
-                .unwrap_or(&[]);
+            let bytes = content.get(c.start_byte as usize..c.end_byte as usize).unwrap_or(&[]);
             let symbol = c.symbol.clone().unwrap_or_default();
             let (terms, length) = term_bag(bytes, &mut scratch);
             ChunkRec {
@@ -298,11 +277,7 @@ fn analyse(path: &[u8], content: &[u8]) -> BlobSyntax {
             }
         })
         .collect();
-    BlobSyntax {
-        outcome: outcome_code(fs.outcome),
-        symbols,
-        chunks,
-    }
+    BlobSyntax { outcome: outcome_code(fs.outcome), symbols, chunks }
 }
 
 /// The text a chunk is embedded as: a header naming the path and symbol,
@@ -323,11 +298,8 @@ impl Engine {
     /// only for the commands that need it.
     pub fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
         let loaded = self.model.get_or_init(|| {
-            let found = grove_embed::resolve_model_dir(self.opts.model_dir.as_deref())
-                .map_err(|e| e.to_string())?;
-            grove_embed::load_model(&found.dir)
-                .map(Arc::from)
-                .map_err(|e| e.to_string())
+            let found = grove_embed::resolve_model_dir(self.opts.model_dir.as_deref()).map_err(|e| e.to_string())?;
+            grove_embed::load_model(&found.dir).map(Arc::from).map_err(|e| e.to_string())
         });
         loaded.clone().map_err(EngineError::Model)
     }
@@ -362,10 +334,7 @@ impl Engine {
         let mut missing: Vec<usize> = Vec::new();
         let mut seen: HashSet<SyntaxKey> = HashSet::new();
         for (i, f) in files.iter().enumerate() {
-            let key = SyntaxKey {
-                content: f.content,
-                lang: f.lang,
-            };
+            let key = SyntaxKey { content: f.content, lang: f.lang };
             if seen.insert(key) && !sem.has_syntax(&key) {
                 missing.push(i);
             }
@@ -381,13 +350,7 @@ impl Engine {
                         let buf = read_doc(&segments.open[&f.segment], f.segment, f.doc)?;
                         let rec = analyse(&f.path, &buf);
                         progress.inc(1);
-                        Ok((
-                            SyntaxKey {
-                                content: f.content,
-                                lang: f.lang,
-                            },
-                            rec,
-                        ))
+                        Ok((SyntaxKey { content: f.content, lang: f.lang }, rec))
                     })
                     .collect();
                 let mut w = SyntaxFileWriter::new(SYNTAX_VERSION);
@@ -408,10 +371,7 @@ impl Engine {
         let mut cache: HashMap<SyntaxKey, Arc<BlobSyntax>> = HashMap::new();
         let mut records = Vec::with_capacity(files.len());
         for f in &files {
-            let key = SyntaxKey {
-                content: f.content,
-                lang: f.lang,
-            };
+            let key = SyntaxKey { content: f.content, lang: f.lang };
             let rec = match cache.get(&key) {
                 Some(r) => r.clone(),
                 None => {
@@ -484,10 +444,7 @@ impl Engine {
             }
         }
         hits.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then(b.1.cmp(&a.1))
-                .then(a.2.path.cmp(&b.2.path))
-                .then(a.2.start_line.cmp(&b.2.start_line))
+            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.path.cmp(&b.2.path)).then(a.2.start_line.cmp(&b.2.start_line))
         });
         hits.truncate(if q.limit == 0 { usize::MAX } else { q.limit });
         Ok(hits.into_iter().map(|h| h.2).collect())
@@ -504,10 +461,7 @@ impl Engine {
         let started = std::time::Instant::now();
         let embedder = self.embedder()?;
         let model = embedder.identity().0;
-        let mut summary = SemanticSummary {
-            model: embedder.name().to_string(),
-            ..Default::default()
-        };
+        let mut summary = SemanticSummary { model: embedder.name().to_string(), ..Default::default() };
         let mut todo: Vec<(ChunkKey, Arc<BlobSyntax>, usize, LiveFile)> = Vec::new();
         let mut queued: HashSet<ChunkKey> = HashSet::new();
         let store = self.store_for_writing()?;
@@ -531,15 +485,7 @@ impl Engine {
                 }
             }
         }
-        self.embed_chunks(
-            &store,
-            &mut sem,
-            &*embedder,
-            todo,
-            progress,
-            stop,
-            &mut summary,
-        )?;
+        self.embed_chunks(&store, &mut sem, &*embedder, todo, progress, stop, &mut summary)?;
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
     }
@@ -593,17 +539,12 @@ impl Engine {
                     break;
                 }
                 let refs: Vec<&str> = sub.iter().map(|s| s.as_str()).collect();
-                let vecs = embedder
-                    .embed(&refs, TextRole::Document)
-                    .map_err(|e| EngineError::Model(e.to_string()))?;
+                let vecs = embedder.embed(&refs, TextRole::Document).map_err(|e| EngineError::Model(e.to_string()))?;
                 for (j, v) in vecs.iter().enumerate() {
                     let (scale, q) = grove_embed::quantize_i8(v);
                     w.add(batch[done + j].0, scale, q);
                 }
-                summary.tokens += refs
-                    .iter()
-                    .map(|t| grove_syntax::estimate_tokens(t.as_bytes()))
-                    .sum::<usize>();
+                summary.tokens += refs.iter().map(|t| grove_syntax::estimate_tokens(t.as_bytes())).sum::<usize>();
                 done += sub.len();
                 summary.embedded += sub.len();
                 progress.inc(sub.len() as u64);
@@ -657,18 +598,11 @@ impl Engine {
                 .iter()
                 .map(|&(fi, ci)| {
                     let c = &rs.records[fi as usize].chunks[ci as usize];
-                    LexicalDoc {
-                        body: &c.terms,
-                        body_len: c.length,
-                        path: &path_bags[fi as usize],
-                    }
+                    LexicalDoc { body: &c.terms, body_len: c.length, path: &path_bags[fi as usize] }
                 })
                 .collect();
             let (q, _) = term_bag(query.as_bytes(), &mut scratch);
-            let qterms: Vec<u32> = q
-                .iter()
-                .flat_map(|&(t, f)| std::iter::repeat_n(t, f as usize))
-                .collect();
+            let qterms: Vec<u32> = q.iter().flat_map(|&(t, f)| std::iter::repeat_n(t, f as usize)).collect();
             rank::bm25(&qterms, &docs, FIRST_STAGE)
         } else {
             Vec::new()
@@ -690,8 +624,7 @@ impl Engine {
             // patch state touches a few files).
             let missing: Vec<usize> = (0..rows.len())
                 .filter(|&i| {
-                    rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES
-                        && sem.vector(&model, &keys[i]).is_none()
+                    rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES && sem.vector(&model, &keys[i]).is_none()
                 })
                 .collect();
             if !missing.is_empty() && missing.len() <= opts.embed_on_the_fly {
@@ -701,12 +634,7 @@ impl Engine {
                     .filter(|&&i| seen.insert(keys[i]))
                     .map(|&i| {
                         let (fi, ci) = rows[i];
-                        (
-                            keys[i],
-                            rs.records[fi as usize].clone(),
-                            ci as usize,
-                            rs.files[fi as usize].clone(),
-                        )
+                        (keys[i], rs.records[fi as usize].clone(), ci as usize, rs.files[fi as usize].clone())
                     })
                     .collect();
                 let mut s = SemanticSummary::default();
@@ -724,21 +652,16 @@ impl Engine {
                 .embed(&[query], TextRole::Query)
                 .map_err(|e| EngineError::Model(e.to_string()))?
                 .pop()
-                .ok_or_else(|| {
-                    EngineError::Model("the model returned no vector for the query".into())
-                })?;
+                .ok_or_else(|| EngineError::Model("the model returned no vector for the query".into()))?;
             let (qscale, q8) = grove_embed::quantize_i8(&qv);
             let mut unembedded = 0;
-            let vectors =
-                keys.iter()
-                    .enumerate()
-                    .filter_map(|(i, k)| match sem.vector(&model, k) {
-                        Some((s, v)) => Some((i as u32, s, v)),
-                        None => {
-                            unembedded += 1;
-                            None
-                        }
-                    });
+            let vectors = keys.iter().enumerate().filter_map(|(i, k)| match sem.vector(&model, k) {
+                Some((s, v)) => Some((i as u32, s, v)),
+                None => {
+                    unembedded += 1;
+                    None
+                }
+            });
             let r = rank::dense_scan(&q8, qscale, vectors, FIRST_STAGE);
             out.unembedded = unembedded;
             r
@@ -754,22 +677,10 @@ impl Engine {
             }
         };
         let rank_of = |list: &[(u32, f32)]| -> HashMap<u32, u32> {
-            list.iter()
-                .enumerate()
-                .map(|(r, &(d, _))| (d, r as u32 + 1))
-                .collect()
+            list.iter().enumerate().map(|(r, &(d, _))| (d, r as u32 + 1)).collect()
         };
         let (lex_rank, dense_rank) = (rank_of(&lexical), rank_of(&dense));
-        let hits = self.assemble(
-            &store,
-            &rs,
-            &rows,
-            &fused,
-            &lex_rank,
-            &dense_rank,
-            opts,
-            &mut out,
-        )?;
+        let hits = self.assemble(&store, &rs, &rows, &fused, &lex_rank, &dense_rank, opts, &mut out)?;
         out.hits = hits;
         Ok(out)
     }
@@ -812,9 +723,10 @@ impl Engine {
             }
             let (lex, dense) = (lex_rank.get(&row).copied(), dense_rank.get(&row).copied());
             // Merge into an earlier hit of the same file that it touches.
-            if let Some(g) = groups.iter_mut().find(|g| {
-                g.file == fi && c.start_line <= g.end_line + 1 && c.end_line + 1 >= g.start_line
-            }) {
+            if let Some(g) = groups
+                .iter_mut()
+                .find(|g| g.file == fi && c.start_line <= g.end_line + 1 && c.end_line + 1 >= g.start_line)
+            {
                 g.start_line = g.start_line.min(c.start_line);
                 g.end_line = g.end_line.max(c.end_line);
                 g.start_byte = g.start_byte.min(c.start_byte);
@@ -874,11 +786,7 @@ impl Engine {
                     break;
                 }
                 let buf = segments.read(f.segment, f.doc)?;
-                let (s, e) = if opts.files {
-                    (0, buf.len())
-                } else {
-                    (g.start_byte as usize, g.end_byte as usize)
-                };
+                let (s, e) = if opts.files { (0, buf.len()) } else { (g.start_byte as usize, g.end_byte as usize) };
                 let text = buf.get(s..e.min(buf.len())).unwrap_or(&[]);
                 let (text, cut) = cut_to_tokens(text, budget_left);
                 let used = grove_syntax::estimate_tokens(text);

@@ -187,7 +187,9 @@ impl Engine {
                 None => None,
                 Some(p) => {
                     let e = by_path.get(p.as_slice()).ok_or_else(|| {
-                        EngineError::Patch(grove_patch::PatchError::MissingFile { path: grove_base::lossy(p).into_owned() })
+                        EngineError::Patch(grove_patch::PatchError::MissingFile {
+                            path: grove_base::lossy(p).into_owned(),
+                        })
                     })?;
                     Some((*e, self.read_entry(&store, &base_snap, e, &mut local)?))
                 }
@@ -254,7 +256,12 @@ impl Engine {
     }
 
     /// Reads a file of a resolved revision (for `read_file`-style front ends).
-    pub fn read_file(&self, rev: &ResolvedRev, path: &[u8], progress: &dyn Progress) -> Result<Option<Vec<u8>>, EngineError> {
+    pub fn read_file(
+        &self,
+        rev: &ResolvedRev,
+        path: &[u8],
+        progress: &dyn Progress,
+    ) -> Result<Option<Vec<u8>>, EngineError> {
         let store = self.store_for_writing()?;
         let id = self.snapshot_of(rev, progress)?;
         let snap = Snapshot::load(&store, id)?;
@@ -272,7 +279,11 @@ impl Engine {
         } else {
             match self.repo.resolve(name) {
                 Ok(c) if get_ref(&store, &commit_ref(c.oid))?.is_some() => commit_ref(c.oid),
-                _ => return Err(EngineError::Invalid(format!("no snapshot named '{name}' and no indexed revision '{name}'"))),
+                _ => {
+                    return Err(EngineError::Invalid(format!(
+                        "no snapshot named '{name}' and no indexed revision '{name}'"
+                    )))
+                }
             }
         };
         with_ref_lock::<_, ManifestError>(&store, |refs| refs.remove(&key))?;

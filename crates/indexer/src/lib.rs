@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
 use grove_manifest::{
-    commit_ref, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError,
-    PreparedRefs, Snapshot, MAX_DELTA_DEPTH,
+    commit_ref, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError, PreparedRefs, Snapshot,
+    MAX_DELTA_DEPTH,
 };
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
@@ -117,8 +117,15 @@ pub enum Change {
     /// A new or modified file. `content` is given for states git does not
     /// hold (working tree, patches); otherwise the blob is read from git by
     /// `oid` if it was never indexed.
-    Upsert { path: Vec<u8>, mode: EntryMode, oid: GitOid, content: Option<Arc<Vec<u8>>> },
-    Delete { path: Vec<u8> },
+    Upsert {
+        path: Vec<u8>,
+        mode: EntryMode,
+        oid: GitOid,
+        content: Option<Arc<Vec<u8>>>,
+    },
+    Delete {
+        path: Vec<u8>,
+    },
 }
 
 impl Change {
@@ -236,8 +243,7 @@ impl<'a> Indexer<'a> {
             .par_iter()
             .map(|c| {
                 let mut counts = IndexSummary::default();
-                let snapshot =
-                    self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts)?;
+                let snapshot = self.build_snapshot(c.oid, c.tree, &states[&c.oid].1, &memo, &mut counts)?;
                 Ok((commit_ref(c.oid), snapshot.encode(), counts))
             })
             .collect();
@@ -262,7 +268,12 @@ impl<'a> Indexer<'a> {
     /// Indexes `c` as a delta on its nearest indexed ancestor. Returns false
     /// (nothing written) when there is no such ancestor nearby or its delta
     /// chain is already at the depth limit; the caller then writes in full.
-    fn index_one_as_delta(&self, c: Commit, summary: &mut IndexSummary, progress: &dyn Progress) -> Result<bool, IndexError> {
+    fn index_one_as_delta(
+        &self,
+        c: Commit,
+        summary: &mut IndexSummary,
+        progress: &dyn Progress,
+    ) -> Result<bool, IndexError> {
         let t = Instant::now();
         let mut base = None;
         for a in self.repo.ancestors(c.oid, 8)?.into_iter().skip(1) {
@@ -315,14 +326,7 @@ impl<'a> Indexer<'a> {
             changes.push(EntryChange::Set(Entry { path, mode, git_oid: oid, doc }));
         }
         summary.files = files.max(0) as u64;
-        let bytes = Snapshot::encode_delta(
-            c.oid,
-            c.tree,
-            (base_id, &header),
-            segments,
-            &changes,
-            summary.files,
-        );
+        let bytes = Snapshot::encode_delta(c.oid, c.tree, (base_id, &header), segments, &changes, summary.files);
         let refs = self.write_objects(unwritten, &[bytes], vec![commit_ref(c.oid)])?;
         summary.phases.push(("write objects", t.elapsed()));
         let t = Instant::now();
@@ -437,18 +441,14 @@ impl<'a> Indexer<'a> {
         let ids: Vec<ObjectId> = new_refs.iter().map(|(_, id)| *id).collect();
         with_ref_lock(self.store, |refs| -> Result<(), IndexError> {
             self.check_segments_exist(&ids)?;
-            let named: Vec<(&str, ObjectId)> =
-                new_refs.iter().map(|(n, id)| (n.as_str(), *id)).collect();
+            let named: Vec<(&str, ObjectId)> = new_refs.iter().map(|(n, id)| (n.as_str(), *id)).collect();
             refs.set_many(&named)?;
             Ok(())
         })
     }
 
     /// [`Indexer::publish`] for ref files staged with their snapshots.
-    fn publish_prepared(
-        &self,
-        (prepared, ids): (PreparedRefs, Vec<ObjectId>),
-    ) -> Result<(), IndexError> {
+    fn publish_prepared(&self, (prepared, ids): (PreparedRefs, Vec<ObjectId>)) -> Result<(), IndexError> {
         with_ref_lock(self.store, |refs| -> Result<(), IndexError> {
             self.check_segments_exist(&ids)?;
             refs.install(prepared)?;
@@ -461,10 +461,7 @@ impl<'a> Indexer<'a> {
         let store = self.store;
         for id in snapshots {
             // Headers only: a delta's chain lists every segment it uses.
-            let segs: Vec<ObjectId> = Snapshot::chain(store, *id)?
-                .into_iter()
-                .flat_map(|(_, h)| h.segments)
-                .collect();
+            let segs: Vec<ObjectId> = Snapshot::chain(store, *id)?.into_iter().flat_map(|(_, h)| h.segments).collect();
             for seg in &segs {
                 if !store.path_of(Kind::Segment, *seg).exists() {
                     return Err(IndexError::Concurrent(format!(
@@ -570,7 +567,7 @@ impl<'a> Indexer<'a> {
         progress.start("indexing blobs", wanted.len() as u64);
         let mut writer = SegmentWriter::new();
         let mut pending: Vec<(GitOid, u32, u64)> = Vec::new(); // oid, doc, size
-        // Bounded batches keep memory flat however many blobs there are.
+                                                               // Bounded batches keep memory flat however many blobs there are.
         const BATCH: usize = 2048;
         for batch in wanted.chunks(BATCH) {
             let prepare = |(local, buf): &mut (grove_vcs::LocalRepo, Vec<u8>), src: &BlobSource| {
@@ -613,7 +610,12 @@ impl<'a> Indexer<'a> {
         Ok(())
     }
 
-    fn prepare_blob(&self, local: &grove_vcs::LocalRepo, buf: &mut Vec<u8>, src: &BlobSource) -> Result<Prepared, VcsError> {
+    fn prepare_blob(
+        &self,
+        local: &grove_vcs::LocalRepo,
+        buf: &mut Vec<u8>,
+        src: &BlobSource,
+    ) -> Result<Prepared, VcsError> {
         let (oid, content): (GitOid, &[u8]) = match src {
             BlobSource::Git(oid) => {
                 let size = local.blob_size(*oid)?;
@@ -680,16 +682,11 @@ impl<'a> Indexer<'a> {
         snapshots: &[Vec<u8>],
         ref_names: Vec<String>,
     ) -> Result<(PreparedRefs, Vec<ObjectId>), IndexError> {
-        let mut objects: Vec<(Kind, &[u8])> = unwritten
-            .segments
-            .iter()
-            .map(|b| (Kind::Segment, b.as_slice()))
-            .collect();
+        let mut objects: Vec<(Kind, &[u8])> =
+            unwritten.segments.iter().map(|b| (Kind::Segment, b.as_slice())).collect();
         objects.extend(snapshots.iter().map(|b| (Kind::Snapshot, b.as_slice())));
-        let new_refs: Vec<(String, ObjectId)> = ref_names
-            .into_iter()
-            .zip(snapshots.iter().map(|b| ObjectId::of(b)))
-            .collect();
+        let new_refs: Vec<(String, ObjectId)> =
+            ref_names.into_iter().zip(snapshots.iter().map(|b| ObjectId::of(b))).collect();
         let files = ref_files(&new_refs);
         let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let (ids, staged) = self.store.put_many_staging(&objects, &files)?;

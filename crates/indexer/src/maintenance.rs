@@ -85,11 +85,7 @@ pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[Objec
 
 /// Merges small or mostly dead segments when the policy says so (or always,
 /// with `force`). Returns what it did.
-pub fn compact(
-    store: &Store,
-    opts: &CompactOptions,
-    force: bool,
-) -> Result<CompactReport, IndexError> {
+pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<CompactReport, IndexError> {
     let refs = load_refs(store)?;
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
     // Which segments each referenced snapshot uses, from headers only (a
@@ -188,12 +184,7 @@ pub fn compact(
         report.dead_docs += (seg.num_docs() as usize - docs.len()) as u64;
         // Frames and trigrams are carried over as they are: merging costs
         // copying, not indexing again.
-        let reused = seg
-            .reuse_docs(&docs)
-            .map_err(|source| IndexError::Segment {
-                path: id.to_hex(),
-                source,
-            })?;
+        let reused = seg.reuse_docs(&docs).map_err(|source| IndexError::Segment { path: id.to_hex(), source })?;
         for (doc, prepared) in docs.iter().zip(reused) {
             let new_doc = writer.add(prepared);
             remap.insert((*id, *doc), new_doc);
@@ -262,29 +253,17 @@ pub fn compact(
                     e.doc = DocRef::Indexed { segment: idx, doc };
                 }
             }
-            let rewritten = Snapshot {
-                commit: s.commit,
-                tree: s.tree,
-                segments,
-                entries,
-            };
+            let rewritten = Snapshot { commit: s.commit, tree: s.tree, segments, entries };
             let base = untouched_base(*old_id).map(|b| (b, &headers[&b], &*bases[&b]));
             Ok((*old_id, rewritten.encode_relative(base)))
         })
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();
     let mut objects: Vec<(Kind, &[u8])> = vec![(Kind::Segment, &new_segment)];
-    objects.extend(
-        rewritten
-            .iter()
-            .map(|(_, bytes)| (Kind::Snapshot, bytes.as_slice())),
-    );
+    objects.extend(rewritten.iter().map(|(_, bytes)| (Kind::Snapshot, bytes.as_slice())));
     let ids = store.put_many(&objects)?;
-    let moved: HashMap<ObjectId, ObjectId> = rewritten
-        .iter()
-        .map(|(old, _)| *old)
-        .zip(ids[1..].iter().copied())
-        .collect();
+    let moved: HashMap<ObjectId, ObjectId> =
+        rewritten.iter().map(|(old, _)| *old).zip(ids[1..].iter().copied()).collect();
     // Compare-and-swap every ref that still points at a rewritten snapshot.
     update_refs::<_, ManifestError>(store, |refs| {
         let names: Vec<(String, ObjectId)> = refs.iter().map(|(n, id)| (n.to_string(), id)).collect();

@@ -17,13 +17,8 @@
 mod refs;
 mod snapshot;
 
-pub use refs::{
-    commit_ref, get_ref, load_refs, ref_files, update_refs, with_ref_lock, PreparedRefs, RefWriter,
-    Refs,
-};
-pub use snapshot::{
-    DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, MAX_DELTA_DEPTH, SNAPSHOT_VERSION,
-};
+pub use refs::{commit_ref, get_ref, load_refs, ref_files, update_refs, with_ref_lock, PreparedRefs, RefWriter, Refs};
+pub use snapshot::{DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, MAX_DELTA_DEPTH, SNAPSHOT_VERSION};
 
 use std::path::PathBuf;
 

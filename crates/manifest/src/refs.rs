@@ -139,7 +139,8 @@ fn encode_ref(id: ObjectId) -> Vec<u8> {
 fn decode_ref(bytes: &[u8], path: &std::path::Path) -> Result<ObjectId, ManifestError> {
     let corrupt = |what: &str| ManifestError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
     let text = std::str::from_utf8(bytes).map_err(|_| corrupt("not UTF-8"))?;
-    let rest = text.strip_suffix('\n').and_then(|t| t.strip_prefix(REF_HEADER)).ok_or_else(|| corrupt("not a ref file"))?;
+    let rest =
+        text.strip_suffix('\n').and_then(|t| t.strip_prefix(REF_HEADER)).ok_or_else(|| corrupt("not a ref file"))?;
     let mut parts = rest.split_whitespace();
     let (Some(hex), Some(crc), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(corrupt("malformed ref"));
@@ -216,10 +217,7 @@ pub fn ref_files(refs: &[(String, ObjectId)]) -> Vec<Vec<u8>> {
 impl PreparedRefs {
     /// `staged` holds the files of [`ref_files`]`(refs)`, in order.
     pub fn new(refs: &[(String, ObjectId)], staged: grove_store::Staged) -> PreparedRefs {
-        PreparedRefs {
-            names: refs.iter().map(|(n, _)| n.clone()).collect(),
-            staged,
-        }
+        PreparedRefs { names: refs.iter().map(|(n, _)| n.clone()).collect(), staged }
     }
 }
 
@@ -246,14 +244,9 @@ impl RefWriter<'_> {
             return Ok(());
         }
         self.before_write();
-        let files: Vec<(String, Vec<u8>)> = refs
-            .iter()
-            .map(|(name, id)| (format!("{DIR}/{}", file_of(name)), encode_ref(*id)))
-            .collect();
-        let files: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
+        let files: Vec<(String, Vec<u8>)> =
+            refs.iter().map(|(name, id)| (format!("{DIR}/{}", file_of(name)), encode_ref(*id))).collect();
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         self.store.replace_files(&files)?;
         Ok(())
     }
@@ -263,11 +256,7 @@ impl RefWriter<'_> {
             return Ok(());
         }
         self.before_write();
-        let files: Vec<String> = prepared
-            .names
-            .iter()
-            .map(|n| format!("{DIR}/{}", file_of(n)))
-            .collect();
+        let files: Vec<String> = prepared.names.iter().map(|n| format!("{DIR}/{}", file_of(n))).collect();
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         self.store.install(prepared.staged, &files)?;
         Ok(())
@@ -312,10 +301,7 @@ pub fn update_refs<T, E: From<ManifestError>>(
         let before = load_refs(w.store)?;
         let mut refs = before.clone();
         let out = f(&mut refs)?;
-        let changed: Vec<(&str, ObjectId)> = refs
-            .iter()
-            .filter(|(name, id)| before.get(name) != Some(*id))
-            .collect();
+        let changed: Vec<(&str, ObjectId)> = refs.iter().filter(|(name, id)| before.get(name) != Some(*id)).collect();
         w.set_many(&changed)?;
         for (name, _) in before.iter() {
             if refs.get(name).is_none() {

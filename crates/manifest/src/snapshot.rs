@@ -178,14 +178,7 @@ impl Snapshot {
                 }
             }
         }
-        let header = SnapshotHeader {
-            commit,
-            tree,
-            base: Some(base.0),
-            depth: base.1.depth + 1,
-            files,
-            segments,
-        };
+        let header = SnapshotHeader { commit, tree, base: Some(base.0), depth: base.1.depth + 1, files, segments };
         encode_file(&header, &body)
     }
 
@@ -252,14 +245,7 @@ impl Snapshot {
                 (None, None) => unreachable!("loop condition"),
             }
         }
-        Snapshot::encode_delta(
-            self.commit,
-            self.tree,
-            (base_id, bh),
-            segments,
-            &changes,
-            self.entries.len() as u64,
-        )
+        Snapshot::encode_delta(self.commit, self.tree, (base_id, bh), segments, &changes, self.entries.len() as u64)
     }
 
     /// Reads only a snapshot's header (the file's hash is still checked).
@@ -654,9 +640,24 @@ mod tests {
             tree: GitOid([2; 20]),
             segments: vec![ObjectId([3; 32]), ObjectId([4; 32])],
             entries: vec![
-                Entry { path: b"a/b.rs".to_vec(), mode: EntryMode::File, git_oid: GitOid([5; 20]), doc: DocRef::Indexed { segment: 1, doc: 7 } },
-                Entry { path: b"a/c\xff".to_vec(), mode: EntryMode::Executable, git_oid: GitOid([6; 20]), doc: DocRef::Skipped { reason: SkipReason::Binary, size: 99 } },
-                Entry { path: b"z".to_vec(), mode: EntryMode::Symlink, git_oid: GitOid([7; 20]), doc: DocRef::Indexed { segment: 0, doc: 0 } },
+                Entry {
+                    path: b"a/b.rs".to_vec(),
+                    mode: EntryMode::File,
+                    git_oid: GitOid([5; 20]),
+                    doc: DocRef::Indexed { segment: 1, doc: 7 },
+                },
+                Entry {
+                    path: b"a/c\xff".to_vec(),
+                    mode: EntryMode::Executable,
+                    git_oid: GitOid([6; 20]),
+                    doc: DocRef::Skipped { reason: SkipReason::Binary, size: 99 },
+                },
+                Entry {
+                    path: b"z".to_vec(),
+                    mode: EntryMode::Symlink,
+                    git_oid: GitOid([7; 20]),
+                    doc: DocRef::Indexed { segment: 0, doc: 0 },
+                },
             ],
         }
     }
@@ -689,11 +690,30 @@ mod tests {
         // Replace a/b.rs (new segment), delete z, add m.
         let new_seg = ObjectId([8; 32]);
         let changes = vec![
-            EntryChange::Set(Entry { path: b"a/b.rs".to_vec(), mode: EntryMode::File, git_oid: GitOid([9; 20]), doc: DocRef::Indexed { segment: 0, doc: 3 } }),
-            EntryChange::Set(Entry { path: b"m".to_vec(), mode: EntryMode::File, git_oid: GitOid([5; 20]), doc: DocRef::Skipped { reason: SkipReason::TooLarge, size: 5 } }),
+            EntryChange::Set(Entry {
+                path: b"a/b.rs".to_vec(),
+                mode: EntryMode::File,
+                git_oid: GitOid([9; 20]),
+                doc: DocRef::Indexed { segment: 0, doc: 3 },
+            }),
+            EntryChange::Set(Entry {
+                path: b"m".to_vec(),
+                mode: EntryMode::File,
+                git_oid: GitOid([5; 20]),
+                doc: DocRef::Skipped { reason: SkipReason::TooLarge, size: 5 },
+            }),
             EntryChange::Delete(b"z".to_vec()),
         ];
-        let id = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![new_seg], &changes, 3).unwrap();
+        let id = Snapshot::store_delta(
+            &store,
+            GitOid([1; 20]),
+            GitOid([2; 20]),
+            (base_id, &base_h),
+            vec![new_seg],
+            &changes,
+            3,
+        )
+        .unwrap();
         let s = Snapshot::load(&store, id).unwrap();
         let paths: Vec<&[u8]> = s.entries.iter().map(|e| e.path.as_slice()).collect();
         assert_eq!(paths, vec![&b"a/b.rs"[..], b"a/c\xff", b"m"]);
@@ -706,7 +726,8 @@ mod tests {
         assert_eq!(Snapshot::load(&store, again).unwrap().entries, s.entries);
         assert_eq!(Snapshot::header(&store, again).unwrap().depth, 1);
         // A delta whose entry count disagrees with its base is refused.
-        let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99).unwrap();
+        let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99)
+            .unwrap();
         assert!(Snapshot::load(&store, bad).is_err());
     }
 

@@ -34,27 +34,17 @@ pub struct PlanLimits {
 
 impl Default for PlanLimits {
     fn default() -> Self {
-        PlanLimits {
-            max_set: 64,
-            max_class: 16,
-        }
+        PlanLimits { max_set: 64, max_class: 16 }
     }
 }
 
 /// Plans a superset filter: every document with a match satisfies the query.
 pub fn plan(hir: &Hir, limits: PlanLimits) -> Query {
-    let p = Planner {
-        max_set: limits.max_set.max(1),
-        max_class: limits.max_class,
-    };
+    let p = Planner { max_set: limits.max_set.max(1), max_class: limits.max_class };
     let info = p.analyze(hir);
     let q = match &info.exact {
         Some(ex) => and2(info.matchq.clone(), set_query(ex)),
-        None => and(vec![
-            info.matchq.clone(),
-            set_query(&info.prefix),
-            set_query(&info.suffix),
-        ]),
+        None => and(vec![info.matchq.clone(), set_query(&info.prefix), set_query(&info.suffix)]),
     };
     let mut budget = MAX_QUERY_NODES;
     prune(q, &mut budget)
@@ -110,27 +100,15 @@ impl Info {
     }
     /// Matches nothing at all (an empty class).
     fn fail() -> Info {
-        Info {
-            matchq: Query::None,
-            ..Info::exact(Set::new())
-        }
+        Info { matchq: Query::None, ..Info::exact(Set::new()) }
     }
     /// Any non-empty string we know nothing about (a large class).
     fn any_char() -> Info {
-        Info {
-            emptyable: false,
-            exact: None,
-            prefix: set_of(b""),
-            suffix: set_of(b""),
-            matchq: Query::All,
-        }
+        Info { emptyable: false, exact: None, prefix: set_of(b""), suffix: set_of(b""), matchq: Query::All }
     }
     /// Any string at all, including the empty one.
     fn any_match() -> Info {
-        Info {
-            emptyable: true,
-            ..Info::any_char()
-        }
+        Info { emptyable: true, ..Info::any_char() }
     }
     fn prefix_set(&self) -> &Set {
         self.exact.as_ref().unwrap_or(&self.prefix)
@@ -141,10 +119,7 @@ impl Info {
     /// Moves the exact set into the match query and the prefix/suffix sets.
     fn demote(&mut self) {
         if let Some(ex) = self.exact.take() {
-            self.matchq = and2(
-                std::mem::replace(&mut self.matchq, Query::All),
-                set_query(&ex),
-            );
+            self.matchq = and2(std::mem::replace(&mut self.matchq, Query::All), set_query(&ex));
             self.prefix = ex.clone();
             self.suffix = ex;
         }
@@ -181,9 +156,7 @@ impl Planner {
                 info.matchq = and(conj);
                 info
             }
-            HirKind::Alternation(subs) => {
-                self.alternate(subs.iter().map(|s| self.analyze(s)).collect())
-            }
+            HirKind::Alternation(subs) => self.alternate(subs.iter().map(|s| self.analyze(s)).collect()),
         }
     }
 
@@ -192,11 +165,7 @@ impl Planner {
         let mut set = Set::new();
         match class {
             Class::Unicode(c) => {
-                let count: usize = c
-                    .ranges()
-                    .iter()
-                    .map(|r| (r.end() as usize) - (r.start() as usize) + 1)
-                    .sum();
+                let count: usize = c.ranges().iter().map(|r| (r.end() as usize) - (r.start() as usize) + 1).sum();
                 if count == 0 {
                     return Info::fail();
                 }
@@ -212,11 +181,7 @@ impl Planner {
                 }
             }
             Class::Bytes(c) => {
-                let count: usize = c
-                    .ranges()
-                    .iter()
-                    .map(|r| (r.end() as usize) - (r.start() as usize) + 1)
-                    .sum();
+                let count: usize = c.ranges().iter().map(|r| (r.end() as usize) - (r.start() as usize) + 1).sum();
                 if count == 0 {
                     return Info::fail();
                 }
@@ -303,13 +268,7 @@ impl Planner {
             qs.push(std::mem::replace(&mut b.matchq, Query::All));
         }
         let matchq = or(qs);
-        self.simplify(Info {
-            emptyable,
-            exact: None,
-            prefix,
-            suffix,
-            matchq,
-        })
+        self.simplify(Info { emptyable, exact: None, prefix, suffix, matchq })
     }
 
     fn concat(&self, mut x: Info, mut y: Info) -> Info {
@@ -333,10 +292,8 @@ impl Planner {
                 y.demote();
             }
         }
-        let mut matchq = and2(
-            std::mem::replace(&mut x.matchq, Query::All),
-            std::mem::replace(&mut y.matchq, Query::All),
-        );
+        let mut matchq =
+            and2(std::mem::replace(&mut x.matchq, Query::All), std::mem::replace(&mut y.matchq, Query::All));
         let mut need_boundary = x.exact.is_none() && y.exact.is_none();
 
         let prefix = match &x.exact {
@@ -366,13 +323,7 @@ impl Planner {
                 matchq = and2(matchq, set_query(&cross(&xs, &yp)));
             }
         }
-        self.simplify(Info {
-            emptyable,
-            exact: None,
-            prefix,
-            suffix,
-            matchq,
-        })
+        self.simplify(Info { emptyable, exact: None, prefix, suffix, matchq })
     }
 
     /// `left × right`, trimming the side that is not kept whole (`right` for
@@ -383,11 +334,8 @@ impl Planner {
             return (cross(left, right), false);
         }
         for n in (0..=2).rev() {
-            let (l, r) = if is_suffix {
-                (trim(left, n, true), right.clone())
-            } else {
-                (left.clone(), trim(right, n, false))
-            };
+            let (l, r) =
+                if is_suffix { (trim(left, n, true), right.clone()) } else { (left.clone(), trim(right, n, false)) };
             if l.len().saturating_mul(r.len()) <= self.max_set || n == 0 {
                 return (cross(&l, &r), true);
             }
@@ -405,11 +353,7 @@ impl Planner {
         }
         // Record what the prefix/suffix sets know, then keep only the bytes
         // that can still form trigrams across a boundary with a neighbour.
-        info.matchq = and(vec![
-            info.matchq,
-            set_query(&info.prefix),
-            set_query(&info.suffix),
-        ]);
+        info.matchq = and(vec![info.matchq, set_query(&info.prefix), set_query(&info.suffix)]);
         info.prefix = self.shrink(std::mem::take(&mut info.prefix), false);
         info.suffix = self.shrink(std::mem::take(&mut info.suffix), true);
         info
@@ -478,11 +422,7 @@ fn trim(set: &Set, n: usize, is_suffix: bool) -> Set {
             }
         }
         last = Some(k);
-        out.insert(if is_suffix {
-            k.iter().rev().copied().collect()
-        } else {
-            k.clone()
-        });
+        out.insert(if is_suffix { k.iter().rev().copied().collect() } else { k.clone() });
     }
     out
 }
@@ -502,10 +442,7 @@ fn set_query(set: &Set) -> Query {
 
 fn string_query(s: &[u8]) -> Query {
     let mut seen = HashSet::new();
-    let ts: Vec<Query> = literal_trigrams(s)
-        .filter(|t| seen.insert(*t))
-        .map(Query::Trigram)
-        .collect();
+    let ts: Vec<Query> = literal_trigrams(s).filter(|t| seen.insert(*t)).map(Query::Trigram).collect();
     and(ts)
 }
 
@@ -527,11 +464,7 @@ fn and(qs: Vec<Query>) -> Query {
     }
     dedup(&mut flat);
     // Absorption: a AND (a OR b) = a.
-    let plain: HashSet<Query> = flat
-        .iter()
-        .filter(|q| !matches!(q, Query::Or(_)))
-        .cloned()
-        .collect();
+    let plain: HashSet<Query> = flat.iter().filter(|q| !matches!(q, Query::Or(_))).cloned().collect();
     if !plain.is_empty() {
         flat.retain(|q| match q {
             Query::Or(alts) => !alts.iter().any(|a| plain.contains(a)),
@@ -678,19 +611,9 @@ mod tests {
     /// The verifier matches `doc`, so the filter must let it through.
     fn found(pattern: &str, doc: impl AsRef<[u8]>) {
         let doc = doc.as_ref();
-        let re = regex::bytes::RegexBuilder::new(pattern)
-            .multi_line(true)
-            .build()
-            .unwrap();
-        assert!(
-            re.is_match(doc),
-            "test bug: {pattern:?} does not match {doc:?}"
-        );
-        assert!(
-            passes(pattern, doc),
-            "MISSED MATCH: {pattern:?} in {doc:?}, plan {:?}",
-            q(pattern)
-        );
+        let re = regex::bytes::RegexBuilder::new(pattern).multi_line(true).build().unwrap();
+        assert!(re.is_match(doc), "test bug: {pattern:?} does not match {doc:?}");
+        assert!(passes(pattern, doc), "MISSED MATCH: {pattern:?} in {doc:?}, plan {:?}", q(pattern));
     }
 
     fn contains_trigram(q: &Query, x: &Query) -> bool {
@@ -851,18 +774,12 @@ mod tests {
 
     #[test]
     fn small_limits_stay_sound() {
-        let tiny = PlanLimits {
-            max_set: 1,
-            max_class: 1,
-        };
+        let tiny = PlanLimits { max_set: 1, max_class: 1 };
         let p = hir("(abc|def)[gh]i{2,}(jk|lm)");
         let query = plan(&p, tiny);
         let mut ts = Vec::new();
         trigrams_of(b"defhiiilm", &mut ts);
-        assert!(
-            query.matches(&|x| ts.binary_search(&x).is_ok()),
-            "{query:?}"
-        );
+        assert!(query.matches(&|x| ts.binary_search(&x).is_ok()), "{query:?}");
     }
 
     #[test]
@@ -880,10 +797,7 @@ mod tests {
         );
         // (a∧b) ∨ (a∧c) = a ∧ (b ∨ c); a ∨ (a∧b) = a; a ∧ (a ∨ b) = a.
         assert_eq!(
-            or(vec![
-                and(vec![a.clone(), b.clone()]),
-                and(vec![a.clone(), c.clone()])
-            ]),
+            or(vec![and(vec![a.clone(), b.clone()]), and(vec![a.clone(), c.clone()])]),
             Query::And(vec![a.clone(), Query::Or(vec![b.clone(), c.clone()])])
         );
         assert_eq!(or(vec![a.clone(), and(vec![a.clone(), b.clone()])]), a);

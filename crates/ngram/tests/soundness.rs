@@ -17,9 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// Characters literals are made of: ASCII case pairs, Unicode fold partners
 /// (ſ ~ s, K ~ k, ẞ ~ ß), a non-ASCII letter and the newline.
-const CHARS: &[&str] = &[
-    "a", "b", "c", "A", "B", "s", "S", "k", "K", "ſ", "\u{212A}", "é", "ß", r"\n",
-];
+const CHARS: &[&str] = &["a", "b", "c", "A", "B", "s", "S", "k", "K", "ſ", "\u{212A}", "é", "ß", r"\n"];
 
 const CLASSES: &[&str] = &[
     "[ab]",
@@ -57,9 +55,7 @@ const BYTES: &[&str] = &[
     r"(?-u:\xFF\xFEab)",
 ];
 
-const LOOKS: &[&str] = &[
-    "^", "$", r"\b", r"\B", "(?m:^)", "(?m:$)", r"\A", r"\z", "()", "(?:)",
-];
+const LOOKS: &[&str] = &["^", "$", r"\b", r"\B", "(?m:^)", "(?m:$)", r"\A", r"\z", "()", "(?:)"];
 
 fn word() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(CHARS), 1..5).prop_map(|v| v.concat())
@@ -74,9 +70,7 @@ fn leaf() -> impl Strategy<Value = String> {
     ]
 }
 
-const REPS: &[&str] = &[
-    "?", "*", "+", "{2}", "{3}", "{1,2}", "{0,2}", "{2,}", "{5}", "??", "+?", "{0}",
-];
+const REPS: &[&str] = &["?", "*", "+", "{2}", "{3}", "{1,2}", "{0,2}", "{2,}", "{5}", "??", "+?", "{0}"];
 
 fn regex_strategy() -> impl Strategy<Value = String> {
     let inner = leaf().prop_recursive(4, 24, 4, |inner| {
@@ -182,11 +176,7 @@ fn sample(h: &Hir, rng: &mut Rng, out: &mut Vec<u8>) {
             let r = rs[rng.below(rs.len() as u64) as usize];
             let span = r.end() as u64 - r.start() as u64 + 1;
             // Mostly stay near the start of big ranges (ASCII-ish characters).
-            let off = if rng.below(2) == 0 {
-                rng.below(span.min(8))
-            } else {
-                rng.below(span)
-            };
+            let off = if rng.below(2) == 0 { rng.below(span.min(8)) } else { rng.below(span) };
             let ch = char::from_u32(r.start() as u32 + off as u32).unwrap_or(r.start());
             let mut buf = [0; 4];
             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -247,27 +237,15 @@ const HAYSTACKS_PER_REGEX: usize = 8;
 
 #[test]
 fn plan_is_sound_for_random_regexes() {
-    let cases: u32 = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5000);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let cases: u32 = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let parsed = AtomicUsize::new(0);
     let rejected = AtomicUsize::new(0);
     let pairs = AtomicUsize::new(0);
     let matching = AtomicUsize::new(0);
     // Matching pairs whose plan actually filters (is not `All`).
     let filtered = AtomicUsize::new(0);
-    let strategy = (
-        regex_strategy(),
-        flags_strategy(),
-        limits_strategy(),
-        any::<u64>(),
-    );
+    let strategy = (regex_strategy(), flags_strategy(), limits_strategy(), any::<u64>());
     runner
         .run(&strategy, |(pattern, flags, limits, seed)| {
             let hir = regex_syntax::ParserBuilder::new()
@@ -334,20 +312,9 @@ fn plan_is_sound_for_random_regexes() {
         rate * 100.0,
         frate * 100.0
     );
-    assert!(
-        rate >= 0.2,
-        "property barely exercised: only {:.1}% of pairs match",
-        rate * 100.0
-    );
-    assert!(
-        frate >= 0.1,
-        "plans are mostly `All`: only {:.1}% of pairs test a filter",
-        frate * 100.0
-    );
-    assert!(
-        r * 10 < p + r,
-        "too many rejected patterns: {p} parsed, {r} rejected"
-    );
+    assert!(rate >= 0.2, "property barely exercised: only {:.1}% of pairs match", rate * 100.0);
+    assert!(frate >= 0.1, "plans are mostly `All`: only {:.1}% of pairs test a filter", frate * 100.0);
+    assert!(r * 10 < p + r, "too many rejected patterns: {p} parsed, {r} rejected");
 }
 
 fn bstr_debug(b: &[u8]) -> String {
@@ -381,13 +348,7 @@ fn conjuncts(q: &Query) -> Option<HashSet<Trigram>> {
 }
 
 fn parse(pattern: &str) -> Hir {
-    regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(true)
-        .multi_line(true)
-        .build()
-        .parse(pattern)
-        .unwrap()
+    regex_syntax::ParserBuilder::new().utf8(false).unicode(true).multi_line(true).build().parse(pattern).unwrap()
 }
 
 proptest! {

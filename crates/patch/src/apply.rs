@@ -33,10 +33,7 @@ pub fn apply_file(fp: &FilePatch, old: Option<&[u8]>) -> Result<Option<Vec<u8>>,
     // GNU patch does (agents write `--- a/new.rs`).
     let creates = !fp.hunks.is_empty()
         && !fp.binary
-        && fp
-            .hunks
-            .iter()
-            .all(|h| h.old_start == 0 && h.old_len == 0 && h.lines.iter().all(|l| !l.is_old()));
+        && fp.hunks.iter().all(|h| h.old_start == 0 && h.old_len == 0 && h.lines.iter().all(|l| !l.is_old()));
     let old = match (fp.is_new(), old) {
         (true, Some(_)) => return Err(PatchError::FileExists { path: path() }),
         (false, None) if creates => &[][..],
@@ -58,41 +55,19 @@ pub fn apply_file(fp: &FilePatch, old: Option<&[u8]>) -> Result<Option<Vec<u8>>,
     let mut offset: i64 = 0;
 
     for (k, hunk) in fp.hunks.iter().enumerate() {
-        let pre: Vec<&[u8]> = hunk
-            .lines
-            .iter()
-            .filter(|l| l.is_old())
-            .map(HunkLine::bytes)
-            .collect();
-        let post = hunk
-            .lines
-            .iter()
-            .filter(|l| l.is_new())
-            .map(HunkLine::bytes);
+        let pre: Vec<&[u8]> = hunk.lines.iter().filter(|l| l.is_old()).map(HunkLine::bytes).collect();
+        let post = hunk.lines.iter().filter(|l| l.is_new()).map(HunkLine::bytes);
 
-        let leading = hunk
-            .lines
-            .iter()
-            .take_while(|l| matches!(l, HunkLine::Context(_)))
-            .count();
+        let leading = hunk.lines.iter().take_while(|l| matches!(l, HunkLine::Context(_))).count();
         let has_context = hunk.lines.iter().any(|l| matches!(l, HunkLine::Context(_)));
         let must_begin = has_context && leading == 0 && hunk.old_start <= 1;
-        let must_end = hunk
-            .lines
-            .iter()
-            .rev()
-            .find(|l| l.is_new())
-            .is_some_and(HunkLine::missing_newline);
+        let must_end = hunk.lines.iter().rev().find(|l| l.is_new()).is_some_and(HunkLine::missing_newline);
 
         // The stated position in the old content, in lines.
-        let stated = if pre.is_empty() {
-            i64::from(hunk.old_start)
-        } else {
-            i64::from(hunk.old_start).saturating_sub(1)
-        };
+        let stated =
+            if pre.is_empty() { i64::from(hunk.old_start) } else { i64::from(hunk.old_start).saturating_sub(1) };
         let expected = stated.saturating_add(offset);
-        let accept =
-            |p: usize| (!must_begin || p == 0) && (!must_end || p + pre.len() == lines.len());
+        let accept = |p: usize| (!must_begin || p == 0) && (!must_end || p + pre.len() == lines.len());
         let Some(at) = find(&lines, &pre, cursor, expected, accept) else {
             return Err(failure(fp, k, hunk, &lines, &pre, must_begin, must_end));
         };
@@ -111,10 +86,7 @@ pub fn apply_file(fp: &FilePatch, old: Option<&[u8]>) -> Result<Option<Vec<u8>>,
 
     if fp.is_deletion() {
         if !out.is_empty() {
-            return Err(PatchError::DeletionIncomplete {
-                path: path(),
-                remaining: out.len(),
-            });
+            return Err(PatchError::DeletionIncomplete { path: path(), remaining: out.len() });
         }
         return Ok(None);
     }
@@ -124,13 +96,7 @@ pub fn apply_file(fp: &FilePatch, old: Option<&[u8]>) -> Result<Option<Vec<u8>>,
 /// The position nearest to `expected` (trying before, then after, at each
 /// distance) in `lo..=lines.len() - pre.len()` where `pre` matches and
 /// `accept` agrees.
-fn find(
-    lines: &[&[u8]],
-    pre: &[&[u8]],
-    lo: usize,
-    expected: i64,
-    accept: impl Fn(usize) -> bool,
-) -> Option<usize> {
+fn find(lines: &[&[u8]], pre: &[&[u8]], lo: usize, expected: i64, accept: impl Fn(usize) -> bool) -> Option<usize> {
     let hi = lines.len().checked_sub(pre.len())?;
     if hi < lo {
         return None;
@@ -164,11 +130,7 @@ fn failure(
     let mut expected = String::new();
     let old_side: Vec<&HunkLine> = hunk.lines.iter().filter(|l| l.is_old()).collect();
     for l in old_side.iter().take(SHOWN_LINES) {
-        expected.push(if matches!(l, HunkLine::Remove(_)) {
-            '-'
-        } else {
-            ' '
-        });
+        expected.push(if matches!(l, HunkLine::Remove(_)) { '-' } else { ' ' });
         expected.push_str(&String::from_utf8_lossy(l.text()));
         expected.push('\n');
         if l.missing_newline() {
@@ -176,10 +138,7 @@ fn failure(
         }
     }
     if old_side.len() > SHOWN_LINES {
-        expected.push_str(&format!(
-            "… and {} more line(s)\n",
-            old_side.len() - SHOWN_LINES
-        ));
+        expected.push_str(&format!("… and {} more line(s)\n", old_side.len() - SHOWN_LINES));
     }
     // Say why lines that do exist were refused.
     let anywhere = !pre.is_empty()
@@ -205,10 +164,5 @@ fn failure(
     if expected.ends_with('\n') {
         expected.pop();
     }
-    PatchError::HunkFailed {
-        path: fp.display_path(),
-        hunk: k + 1,
-        header: hunk.header.clone(),
-        expected,
-    }
+    PatchError::HunkFailed { path: fp.display_path(), hunk: k + 1, header: hunk.header.clone(), expected }
 }

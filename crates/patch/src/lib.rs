@@ -73,10 +73,7 @@ pub struct FilePatch {
 impl FilePatch {
     /// The path this patch produces, or the deleted path for a deletion.
     pub fn path(&self) -> &[u8] {
-        self.new_path
-            .as_deref()
-            .or(self.old_path.as_deref())
-            .unwrap_or(b"")
+        self.new_path.as_deref().or(self.old_path.as_deref()).unwrap_or(b"")
     }
 
     /// The path for messages: [`FilePatch::path`], lossily decoded.
@@ -209,12 +206,7 @@ pub enum PatchError {
         "{path}: hunk #{hunk} ({header}) does not apply: these lines were not found \
          in the file (it differs from the one the patch was made against):\n{expected}"
     )]
-    HunkFailed {
-        path: String,
-        hunk: usize,
-        header: String,
-        expected: String,
-    },
+    HunkFailed { path: String, hunk: usize, header: String, expected: String },
     #[error("{path}: the patch changes a binary file and carries no textual hunks for it, so it cannot be applied")]
     Binary { path: String },
     #[error("{path}: the patch changes this file but it does not exist")]

@@ -6,18 +6,12 @@ use crate::{FileMode, FilePatch, Hunk, HunkLine, Patch, PatchError};
 /// formats). Text before the first file header and between files is
 /// ignored; a patch without any file header is [`PatchError::Empty`].
 pub fn parse(input: &[u8]) -> Result<Patch, PatchError> {
-    let mut parser = Parser {
-        lines: split_lines(input),
-        i: 0,
-        files: Vec::new(),
-    };
+    let mut parser = Parser { lines: split_lines(input), i: 0, files: Vec::new() };
     parser.run()?;
     if parser.files.is_empty() {
         return Err(PatchError::Empty);
     }
-    Ok(Patch {
-        files: parser.files,
-    })
+    Ok(Patch { files: parser.files })
 }
 
 /// The input's lines without their `'\n'`. A final line without `'\n'` is
@@ -39,10 +33,7 @@ fn lossy(b: &[u8]) -> String {
 }
 
 fn err<T>(line: usize, message: impl Into<String>) -> Result<T, PatchError> {
-    Err(PatchError::Parse {
-        line,
-        message: message.into(),
-    })
+    Err(PatchError::Parse { line, message: message.into() })
 }
 
 struct Parser<'a> {
@@ -83,12 +74,8 @@ impl<'a> Parser<'a> {
                     "combined (merge) diffs are not supported; export the change with `git diff` or `git format-patch` instead",
                 );
             } else if line.starts_with(b"--- ")
-                && self
-                    .line(self.i + 1)
-                    .is_some_and(|l| l.starts_with(b"+++ "))
-                && self
-                    .line(self.i + 2)
-                    .is_some_and(|l| l.starts_with(b"@@ -"))
+                && self.line(self.i + 1).is_some_and(|l| l.starts_with(b"+++ "))
+                && self.line(self.i + 2).is_some_and(|l| l.starts_with(b"@@ -"))
             {
                 self.plain_file()?;
             } else if line.starts_with(b"@@ -") {
@@ -132,16 +119,10 @@ impl<'a> Parser<'a> {
             } else if let Some(m) = line.strip_prefix(b"new file mode ") {
                 fp.new_mode = Some(mode(n, m)?);
                 is_new = true;
-            } else if let Some(p) = line
-                .strip_prefix(b"rename from ")
-                .or_else(|| line.strip_prefix(b"rename old "))
-            {
+            } else if let Some(p) = line.strip_prefix(b"rename from ").or_else(|| line.strip_prefix(b"rename old ")) {
                 from = Some(plain_path(n, p)?);
                 fp.is_rename = true;
-            } else if let Some(p) = line
-                .strip_prefix(b"rename to ")
-                .or_else(|| line.strip_prefix(b"rename new "))
-            {
+            } else if let Some(p) = line.strip_prefix(b"rename to ").or_else(|| line.strip_prefix(b"rename new ")) {
                 to = Some(plain_path(n, p)?);
                 fp.is_rename = true;
             } else if let Some(p) = line.strip_prefix(b"copy from ") {
@@ -226,9 +207,7 @@ impl<'a> Parser<'a> {
             let data = line.is_empty()
                 || line.starts_with(b"literal ")
                 || line.starts_with(b"delta ")
-                || (line.len() >= 2
-                    && line[0].is_ascii_alphabetic()
-                    && line.iter().all(|&b| is_base85(b)));
+                || (line.len() >= 2 && line[0].is_ascii_alphabetic() && line.iter().all(|&b| is_base85(b)));
             if !data {
                 break;
             }
@@ -248,16 +227,10 @@ impl<'a> Parser<'a> {
         let mut new_path = plus.path;
         // `diff -N` writes a missing side as an empty file with an epoch
         // timestamp; GNU patch reads that as /dev/null.
-        if old_path.is_some()
-            && is_epoch(&minus.stamp)
-            && hunks.iter().all(|h| h.old_start == 0 && h.old_len == 0)
-        {
+        if old_path.is_some() && is_epoch(&minus.stamp) && hunks.iter().all(|h| h.old_start == 0 && h.old_len == 0) {
             old_path = None;
         }
-        if new_path.is_some()
-            && is_epoch(&plus.stamp)
-            && hunks.iter().all(|h| h.new_start == 0 && h.new_len == 0)
-        {
+        if new_path.is_some() && is_epoch(&plus.stamp) && hunks.iter().all(|h| h.new_start == 0 && h.new_len == 0) {
             new_path = None;
         }
         // The `a/`, `b/` prefixes of agent-written patches.
@@ -271,12 +244,7 @@ impl<'a> Parser<'a> {
         if old_path.is_none() && new_path.is_none() {
             return err(n, "both sides of the file are /dev/null");
         }
-        self.files.push(FilePatch {
-            old_path,
-            new_path,
-            hunks,
-            ..FilePatch::default()
-        });
+        self.files.push(FilePatch { old_path, new_path, hunks, ..FilePatch::default() });
         Ok(())
     }
 
@@ -299,10 +267,7 @@ impl<'a> Parser<'a> {
         let Some((old_start, old_len, new_start, new_len)) = hunk_header(header_line) else {
             return err(
                 header_no,
-                format!(
-                    "malformed hunk header `{}` (expected `@@ -start,count +start,count @@`)",
-                    lossy(header_line)
-                ),
+                format!("malformed hunk header `{}` (expected `@@ -start,count +start,count @@`)", lossy(header_line)),
             );
         };
         let header = lossy(header_line);
@@ -323,12 +288,7 @@ impl<'a> Parser<'a> {
         while old_left > 0 || new_left > 0 {
             let n = self.i + 1;
             let Some(raw) = self.line(self.i) else {
-                return short(
-                    n.saturating_sub(1).max(header_no),
-                    "the patch ends",
-                    old_left,
-                    new_left,
-                );
+                return short(n.saturating_sub(1).max(header_no), "the patch ends", old_left, new_left);
             };
             let (kind, body) = match raw.first() {
                 // An empty line is a context line whose leading space was
@@ -340,14 +300,7 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     continue;
                 }
-                _ => {
-                    return short(
-                        n,
-                        &format!("unexpected line `{}`", lossy(trim_cr(raw))),
-                        old_left,
-                        new_left,
-                    )
-                }
+                _ => return short(n, &format!("unexpected line `{}`", lossy(trim_cr(raw))), old_left, new_left),
             };
             let (old_side, new_side) = match kind {
                 b' ' => (true, true),
@@ -369,10 +322,7 @@ impl<'a> Parser<'a> {
                 );
             }
             if (old_side && ended.old) || (new_side && ended.new) {
-                return err(
-                    n,
-                    "a line follows `\\ No newline at end of file` on the same side of the file",
-                );
+                return err(n, "a line follows `\\ No newline at end of file` on the same side of the file");
             }
             let mut bytes = Vec::with_capacity(body.len() + 1);
             bytes.extend_from_slice(body);
@@ -412,23 +362,11 @@ impl<'a> Parser<'a> {
                 );
             }
         }
-        Ok(Hunk {
-            old_start,
-            old_len,
-            new_start,
-            new_len,
-            header,
-            lines,
-        })
+        Ok(Hunk { old_start, old_len, new_start, new_len, header, lines })
     }
 
     /// Applies `\ No newline at end of file` to the previous line.
-    fn no_newline(
-        &self,
-        lines: &mut [HunkLine],
-        ended: &mut Ended,
-        header_no: usize,
-    ) -> Result<(), PatchError> {
+    fn no_newline(&self, lines: &mut [HunkLine], ended: &mut Ended, header_no: usize) -> Result<(), PatchError> {
         let Some(last) = lines.last_mut() else {
             return err(
                 self.i + 1,
@@ -450,10 +388,8 @@ impl<'a> Parser<'a> {
 }
 
 fn mode(line: usize, text: &[u8]) -> Result<FileMode, PatchError> {
-    FileMode::from_octal(text.trim_ascii()).map_or_else(
-        || err(line, format!("invalid file mode `{}`", lossy(text))),
-        Ok,
-    )
+    FileMode::from_octal(text.trim_ascii())
+        .map_or_else(|| err(line, format!("invalid file mode `{}`", lossy(text))), Ok)
 }
 
 fn is_base85(b: u8) -> bool {
@@ -628,17 +564,12 @@ fn header_path(line: usize, text: &[u8], git: bool) -> Result<HeaderPath, PatchE
     if path.is_empty() {
         return err(line, "missing file name");
     }
-    Ok(HeaderPath {
-        path: Some(path),
-        stamp,
-    })
+    Ok(HeaderPath { path: Some(path), stamp })
 }
 
 /// `Binary files A and B differ` outside a git section (`diff -r`).
 fn plain_binary(line: &[u8]) -> Option<FilePatch> {
-    let mid = line
-        .strip_prefix(b"Binary files ")?
-        .strip_suffix(b" differ")?;
+    let mid = line.strip_prefix(b"Binary files ")?.strip_suffix(b" differ")?;
     let at = mid.windows(5).position(|w| w == b" and ")?;
     let side = |p: &[u8]| (p != b"/dev/null" && !p.is_empty()).then(|| p.to_vec());
     let mut old_path = side(&mid[..at]);
@@ -653,12 +584,7 @@ fn plain_binary(line: &[u8]) -> Option<FilePatch> {
             p.drain(..2);
         }
     }
-    Some(FilePatch {
-        old_path,
-        new_path,
-        binary: true,
-        ..FilePatch::default()
-    })
+    Some(FilePatch { old_path, new_path, binary: true, ..FilePatch::default() })
 }
 
 /// Whether a `diff -u` timestamp is the Unix epoch (in any time zone):
@@ -674,8 +600,7 @@ fn is_epoch(stamp: &[u8]) -> bool {
     };
     let s = &s[11..];
     let two = |b: &[u8]| -> Option<i64> {
-        (b.len() == 2 && b.iter().all(u8::is_ascii_digit))
-            .then(|| i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'))
+        (b.len() == 2 && b.iter().all(u8::is_ascii_digit)).then(|| i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'))
     };
     if s.len() < 8 || s[2] != b':' || s[5] != b':' {
         return false;
@@ -731,14 +656,8 @@ mod tests {
             git_header_names(b"a/sp ace.txt b/sp ace.txt"),
             Some((b"sp ace.txt".to_vec(), b"sp ace.txt".to_vec()))
         );
-        assert_eq!(
-            git_header_names(br#""a/caf\303\251" "b/caf\303\251""#),
-            Some(("café".into(), "café".into()))
-        );
-        assert_eq!(
-            git_header_names(br#"a/x "b/caf\303\251""#),
-            Some((b"x".to_vec(), "café".into()))
-        );
+        assert_eq!(git_header_names(br#""a/caf\303\251" "b/caf\303\251""#), Some(("café".into(), "café".into())));
+        assert_eq!(git_header_names(br#"a/x "b/caf\303\251""#), Some((b"x".to_vec(), "café".into())));
         assert_eq!(git_header_names(b"a/x y b/z w"), None);
     }
 

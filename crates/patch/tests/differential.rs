@@ -92,13 +92,7 @@ fn bytes(lines: &[String], final_newline: bool) -> Vec<u8> {
 }
 
 /// Diffs `old` → `new` with the named tool; parses and applies.
-fn check(
-    dir: &Path,
-    tool: &str,
-    context: u32,
-    old: &[u8],
-    new: &[u8],
-) -> Result<(), TestCaseError> {
+fn check(dir: &Path, tool: &str, context: u32, old: &[u8], new: &[u8]) -> Result<(), TestCaseError> {
     fs::write(dir.join("old"), old).unwrap();
     fs::write(dir.join("new"), new).unwrap();
     let diff = match tool {

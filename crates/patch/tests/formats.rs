@@ -10,9 +10,7 @@ fn one(patch: &[u8]) -> FilePatch {
 }
 
 fn apply(fp: &FilePatch, old: &[u8]) -> Vec<u8> {
-    apply_file(fp, Some(old))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .expect("not a deletion")
+    apply_file(fp, Some(old)).unwrap_or_else(|e| panic!("{e}")).expect("not a deletion")
 }
 
 fn path(p: &Option<Vec<u8>>) -> Option<&str> {
@@ -36,10 +34,7 @@ index 3b18e51..a042389 100644
     assert_eq!(fp.new_mode, None);
     assert!(!fp.is_rename && !fp.is_copy && !fp.binary);
     let h = &fp.hunks[0];
-    assert_eq!(
-        (h.old_start, h.old_len, h.new_start, h.new_len),
-        (1, 3, 1, 3)
-    );
+    assert_eq!((h.old_start, h.old_len, h.new_start, h.new_len), (1, 3, 1, 3));
     assert_eq!(h.header, "@@ -1,3 +1,3 @@ fn main() {");
     assert_eq!(
         h.lines,
@@ -80,38 +75,21 @@ index e69de29..0000000
 ",
     )
     .unwrap();
-    let [new, del, empty, gone] = &p.files[..] else {
-        panic!("{p:#?}")
-    };
-    assert_eq!(
-        (path(&new.old_path), path(&new.new_path)),
-        (None, Some("new.sh"))
-    );
+    let [new, del, empty, gone] = &p.files[..] else { panic!("{p:#?}") };
+    assert_eq!((path(&new.old_path), path(&new.new_path)), (None, Some("new.sh")));
     assert_eq!(new.new_mode, Some(FileMode::Executable));
     assert!(new.is_new());
-    assert_eq!(
-        apply_file(new, None).unwrap().unwrap(),
-        b"#!/bin/sh\necho hi\n"
-    );
+    assert_eq!(apply_file(new, None).unwrap().unwrap(), b"#!/bin/sh\necho hi\n");
 
-    assert_eq!(
-        (path(&del.old_path), path(&del.new_path)),
-        (Some("old.txt"), None)
-    );
+    assert_eq!((path(&del.old_path), path(&del.new_path)), (Some("old.txt"), None));
     assert_eq!(del.old_mode, Some(FileMode::Regular));
     assert_eq!(apply_file(del, Some(b"bye\n")).unwrap(), None);
 
-    assert_eq!(
-        (path(&empty.old_path), path(&empty.new_path)),
-        (None, Some("empty"))
-    );
+    assert_eq!((path(&empty.old_path), path(&empty.new_path)), (None, Some("empty")));
     assert!(empty.hunks.is_empty());
     assert_eq!(apply_file(empty, None).unwrap().unwrap(), b"");
 
-    assert_eq!(
-        (path(&gone.old_path), path(&gone.new_path)),
-        (Some("gone-empty"), None)
-    );
+    assert_eq!((path(&gone.old_path), path(&gone.new_path)), (Some("gone-empty"), None));
     assert_eq!(apply_file(gone, Some(b"")).unwrap(), None);
 }
 
@@ -152,9 +130,7 @@ index 1..2 120000
 ",
     )
     .unwrap();
-    let [mode, rename, copy, old_rename, link] = &p.files[..] else {
-        panic!("{p:#?}")
-    };
+    let [mode, rename, copy, old_rename, link] = &p.files[..] else { panic!("{p:#?}") };
 
     assert_eq!(mode.old_mode, Some(FileMode::Regular));
     assert_eq!(mode.new_mode, Some(FileMode::Executable));
@@ -167,17 +143,11 @@ index 1..2 120000
     assert_eq!(apply(rename, b"same\n"), b"same\n");
 
     assert!(copy.is_copy && !copy.is_rename);
-    assert_eq!(
-        (path(&copy.old_path), path(&copy.new_path)),
-        (Some("lib.rs"), Some("lib2.rs"))
-    );
+    assert_eq!((path(&copy.old_path), path(&copy.new_path)), (Some("lib.rs"), Some("lib2.rs")));
     assert_eq!(apply(copy, b"keep\nold\n"), b"keep\nnew\n");
 
     assert!(old_rename.is_rename);
-    assert_eq!(
-        (path(&old_rename.old_path), path(&old_rename.new_path)),
-        (Some("x"), Some("y"))
-    );
+    assert_eq!((path(&old_rename.old_path), path(&old_rename.new_path)), (Some("x"), Some("y")));
 
     assert_eq!(apply(link, b"target-a"), b"target-b");
     assert!(link.hunks[0].lines[0].missing_newline());
@@ -297,22 +267,11 @@ Binary files a/dir/pic.png and b/dir/pic.png differ
 ",
     )
     .unwrap();
-    let [f, new, old, pic] = &p.files[..] else {
-        panic!("{p:#?}")
-    };
-    assert_eq!(
-        (path(&f.old_path), path(&f.new_path)),
-        (Some("dir/f.txt"), Some("dir/f.txt"))
-    );
-    assert_eq!(
-        (path(&new.old_path), path(&new.new_path)),
-        (None, Some("dir/new.txt"))
-    );
+    let [f, new, old, pic] = &p.files[..] else { panic!("{p:#?}") };
+    assert_eq!((path(&f.old_path), path(&f.new_path)), (Some("dir/f.txt"), Some("dir/f.txt")));
+    assert_eq!((path(&new.old_path), path(&new.new_path)), (None, Some("dir/new.txt")));
     assert_eq!(apply_file(new, None).unwrap().unwrap(), b"hello\n");
-    assert_eq!(
-        (path(&old.old_path), path(&old.new_path)),
-        (Some("dir/old.txt"), None)
-    );
+    assert_eq!((path(&old.old_path), path(&old.new_path)), (Some("dir/old.txt"), None));
     assert_eq!(apply_file(old, Some(b"bye\n")).unwrap(), None);
     assert!(pic.binary);
     assert_eq!(pic.display_path(), "dir/pic.png");
@@ -323,25 +282,13 @@ fn agent_style_patch_without_diff_git_line() {
     // Agents write `---`/`+++` with a/ b/ prefixes and no `diff --git`, often
     // with `@@ -N +N @@` counts omitted, and no final newline.
     let fp = one(b"Here is the fix:\n\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -2 +2 @@\n-let x = 1;\n+let x = 2;");
-    assert_eq!(
-        (path(&fp.old_path), path(&fp.new_path)),
-        (Some("src/lib.rs"), Some("src/lib.rs"))
-    );
+    assert_eq!((path(&fp.old_path), path(&fp.new_path)), (Some("src/lib.rs"), Some("src/lib.rs")));
     let h = &fp.hunks[0];
-    assert_eq!(
-        (h.old_start, h.old_len, h.new_start, h.new_len),
-        (2, 1, 2, 1)
-    );
-    assert_eq!(
-        apply(&fp, b"fn f() {\nlet x = 1;\n}\n"),
-        b"fn f() {\nlet x = 2;\n}\n"
-    );
+    assert_eq!((h.old_start, h.old_len, h.new_start, h.new_len), (2, 1, 2, 1));
+    assert_eq!(apply(&fp, b"fn f() {\nlet x = 1;\n}\n"), b"fn f() {\nlet x = 2;\n}\n");
 
     let fp = one(b"--- /dev/null\n+++ b/new.md\n@@ -0,0 +1,2 @@\n+# Title\n+\n");
-    assert_eq!(
-        (path(&fp.old_path), path(&fp.new_path)),
-        (None, Some("new.md"))
-    );
+    assert_eq!((path(&fp.old_path), path(&fp.new_path)), (None, Some("new.md")));
     assert_eq!(apply_file(&fp, None).unwrap().unwrap(), b"# Title\n\n");
 
     // A new file written as a change to an empty file is created when
@@ -389,8 +336,7 @@ index 1..2 100644
 #[test]
 fn no_newline_markers_on_either_side() {
     // Old side ends without a newline, new side gains one and a line.
-    let fp =
-        one(b"--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n");
+    let fp = one(b"--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n");
     assert_eq!(fp.hunks[0].lines[1], HunkLine::Remove(b"b".to_vec()));
     assert_eq!(apply(&fp, b"a\nb"), b"a\nb\nc\n");
     // A context line without a newline on both sides.
@@ -405,15 +351,9 @@ fn no_newline_markers_on_either_side() {
 fn crlf_content_is_byte_exact() {
     let fp = one(b"--- a/w.txt\n+++ b/w.txt\n@@ -1,3 +1,3 @@\n one\r\n-two\r\n+TWO\r\n three\n");
     assert_eq!(fp.hunks[0].lines[0], HunkLine::Context(b"one\r\n".to_vec()));
-    assert_eq!(
-        apply(&fp, b"one\r\ntwo\r\nthree\n"),
-        b"one\r\nTWO\r\nthree\n"
-    );
+    assert_eq!(apply(&fp, b"one\r\ntwo\r\nthree\n"), b"one\r\nTWO\r\nthree\n");
     // The LF file does not match CRLF context.
-    assert!(matches!(
-        apply_file(&fp, Some(b"one\ntwo\nthree\n")),
-        Err(PatchError::HunkFailed { .. })
-    ));
+    assert!(matches!(apply_file(&fp, Some(b"one\ntwo\nthree\n")), Err(PatchError::HunkFailed { .. })));
     // A patch whose every line ends in CRLF (saved on Windows): the headers
     // still parse, and the content is CRLF content.
     let fp = one(b"diff --git a/w b/w\r\nindex 1..2 100644\r\n--- a/w\r\n+++ b/w\r\n@@ -1 +1 @@\r\n-a\r\n+b\r\n");
@@ -426,10 +366,7 @@ fn empty_line_in_hunk_is_empty_context() {
     // The blank context lines lost their leading space.
     let fp = one(b"--- a/p.py\n+++ b/p.py\n@@ -1,5 +1,5 @@\n def f():\n\n-    return 1\n+    return 2\n\n x = 1\n");
     assert_eq!(fp.hunks[0].lines[1], HunkLine::Context(b"\n".to_vec()));
-    assert_eq!(
-        apply(&fp, b"def f():\n\n    return 1\n\nx = 1\n"),
-        b"def f():\n\n    return 2\n\nx = 1\n"
-    );
+    assert_eq!(apply(&fp, b"def f():\n\n    return 1\n\nx = 1\n"), b"def f():\n\n    return 2\n\nx = 1\n");
 }
 
 #[test]
@@ -466,17 +403,11 @@ fn multiple_files_and_hunks_with_offsets() {
     .unwrap();
     assert_eq!(p.files.len(), 2);
     let one_old = b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
-    assert_eq!(
-        apply(&p.files[0], one_old),
-        b"a\nb\nC\nd\ne\nf\ng\nh\ni\ni2\nj\n"
-    );
+    assert_eq!(apply(&p.files[0], one_old), b"a\nb\nC\nd\ne\nf\ng\nh\ni\ni2\nj\n");
     // Two lines inserted at the top shift both hunks; one line removed in
     // the middle shifts the second back by one.
     let shifted = b"x\ny\na\nb\nc\nd\ne\ng\nh\ni\nj\n";
-    assert_eq!(
-        apply(&p.files[0], shifted),
-        b"x\ny\na\nb\nC\nd\ne\ng\nh\ni\ni2\nj\n"
-    );
+    assert_eq!(apply(&p.files[0], shifted), b"x\ny\na\nb\nC\nd\ne\ng\nh\ni\ni2\nj\n");
     assert_eq!(apply(&p.files[1], b"only\n"), b"ONLY\n");
 }
 
@@ -490,7 +421,8 @@ fn offset_search_prefers_the_nearest_match() {
 
 #[test]
 fn pure_rename_patch_parses_to_one_file_without_hunks() {
-    let p = parse(b"diff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\n").unwrap();
+    let p = parse(b"diff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\n")
+        .unwrap();
     assert_eq!(
         p,
         Patch {
@@ -506,7 +438,9 @@ fn pure_rename_patch_parses_to_one_file_without_hunks() {
 
 #[test]
 fn patch_inside_a_markdown_fence() {
-    let fp = one(b"Apply this:\n\n```diff\n--- a/f.py\n+++ b/f.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n```\nThat's all.\n");
+    let fp = one(
+        b"Apply this:\n\n```diff\n--- a/f.py\n+++ b/f.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n```\nThat's all.\n",
+    );
     assert_eq!(path(&fp.new_path), Some("f.py"));
     assert_eq!(apply(&fp, b"x = 1\ny = 2\n"), b"x = 1\ny = 3\n");
 }

@@ -53,11 +53,8 @@ fn apply_all(patch: &Patch, tree: &mut Tree) -> Vec<String> {
     let mut binaries = Vec::new();
     let before = tree.clone();
     for fp in &patch.files {
-        let old = fp.old_path.as_ref().map(|p| {
-            before
-                .get(p)
-                .unwrap_or_else(|| panic!("{} not in HEAD", fp.display_path()))
-        });
+        let old =
+            fp.old_path.as_ref().map(|p| before.get(p).unwrap_or_else(|| panic!("{} not in HEAD", fp.display_path())));
         match apply_file(fp, old.map(Vec::as_slice)) {
             Ok(new) => {
                 if let Some(old_path) = &fp.old_path {
@@ -109,13 +106,7 @@ fn scratch_repo() -> (tempfile::TempDir, Tree) {
     fs::remove_file(d.join("gone.txt")).unwrap();
     // Rename with an edit, and a pure rename.
     fs::remove_file(d.join("docs/old name.md")).unwrap();
-    write(
-        d,
-        "docs/new name.md",
-        numbered("doc", 12)
-            .replace("doc line 6", "DOC LINE 6")
-            .as_bytes(),
-    );
+    write(d, "docs/new name.md", numbered("doc", 12).replace("doc line 6", "DOC LINE 6").as_bytes());
     fs::create_dir_all(d.join("moved")).unwrap();
     fs::rename(d.join("pure.txt"), d.join("moved/pure.txt")).unwrap();
     chmod_x(d, "run.sh");
@@ -125,13 +116,7 @@ fn scratch_repo() -> (tempfile::TempDir, Tree) {
     write(d, "crlf.txt", b"one\r\nTWO\r\nthree\r\n");
     write(d, "nonl.txt", b"first\nlast\nmore");
     write(d, "image.bin", b"\x89PNG\0\x03\x04");
-    write(
-        d,
-        "copy-dst.txt",
-        numbered("copy", 20)
-            .replace("copy line 3", "copied line 3")
-            .as_bytes(),
-    );
+    write(d, "copy-dst.txt", numbered("copy", 20).replace("copy line 3", "copied line 3").as_bytes());
     fs::remove_file(d.join("link")).unwrap();
     std::os::unix::fs::symlink("moved/pure.txt", d.join("link")).unwrap();
     write(d, "new/added.txt", b"brand\nnew\n");
@@ -147,26 +132,12 @@ fn scratch_repo() -> (tempfile::TempDir, Tree) {
 fn git_diff_multi_file_patch_applies() {
     let (tmp, head) = scratch_repo();
     let d = tmp.path();
-    let diff = git_ok(
-        d,
-        &[
-            "diff",
-            "--cached",
-            "-M",
-            "--find-copies-harder",
-            "--no-color",
-            "--no-ext-diff",
-        ],
-    );
+    let diff = git_ok(d, &["diff", "--cached", "-M", "--find-copies-harder", "--no-color", "--no-ext-diff"]);
     let text = String::from_utf8_lossy(&diff);
     let patch = parse(&diff).unwrap_or_else(|e| panic!("{e}\n{text}"));
 
     let by_path = |p: &str| {
-        patch
-            .files
-            .iter()
-            .find(|f| f.path() == p.as_bytes())
-            .unwrap_or_else(|| panic!("{p} not in patch:\n{text}"))
+        patch.files.iter().find(|f| f.path() == p.as_bytes()).unwrap_or_else(|| panic!("{p} not in patch:\n{text}"))
     };
     assert_eq!(by_path("src/keep.rs").hunks.len(), 2, "{text}");
     assert!(by_path("gone.txt").is_deletion());
@@ -176,10 +147,7 @@ fn git_diff_multi_file_patch_applies() {
     let pure = by_path("moved/pure.txt");
     assert!(pure.is_rename && pure.hunks.is_empty());
     let copy = by_path("copy-dst.txt");
-    assert!(
-        copy.is_copy && copy.old_path.as_deref() == Some(&b"copy-src.txt"[..]),
-        "{text}"
-    );
+    assert!(copy.is_copy && copy.old_path.as_deref() == Some(&b"copy-src.txt"[..]), "{text}");
     assert_eq!(
         (by_path("run.sh").old_mode, by_path("run.sh").new_mode),
         (Some(FileMode::Regular), Some(FileMode::Executable))
@@ -192,10 +160,7 @@ fn git_diff_multi_file_patch_applies() {
     assert!(by_path("new/tab\there.txt").is_new());
     assert_eq!(by_path("link").new_mode, None);
     assert!(by_path("image.bin").binary);
-    assert!(
-        text.contains("\"a/caf\\303\\251.txt\""),
-        "git quoted the name:\n{text}"
-    );
+    assert!(text.contains("\"a/caf\\303\\251.txt\""), "git quoted the name:\n{text}");
     by_path("café.txt");
 
     let mut tree = head;
@@ -210,34 +175,12 @@ fn git_diff_multi_file_patch_applies() {
 fn git_format_patch_mail_parses_like_the_diff() {
     let (tmp, _) = scratch_repo();
     let d = tmp.path();
-    git_ok(
-        d,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "second\n\nA body with\n--- dashes\nand @@ signs @@\n",
-        ],
-    );
-    let diff = git_ok(
-        d,
-        &[
-            "diff",
-            "-M",
-            "--no-color",
-            "--no-ext-diff",
-            "HEAD~1",
-            "HEAD",
-        ],
-    );
-    let mail = git_ok(
-        d,
-        &["format-patch", "-1", "-M", "--stdout", "--no-color", "HEAD"],
-    );
+    git_ok(d, &["commit", "-q", "-m", "second\n\nA body with\n--- dashes\nand @@ signs @@\n"]);
+    let diff = git_ok(d, &["diff", "-M", "--no-color", "--no-ext-diff", "HEAD~1", "HEAD"]);
+    let mail = git_ok(d, &["format-patch", "-1", "-M", "--stdout", "--no-color", "HEAD"]);
     assert!(mail.starts_with(b"From "));
     let from_diff = parse(&diff).unwrap();
-    let from_mail =
-        parse(&mail).unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&mail)));
+    let from_mail = parse(&mail).unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&mail)));
     assert_eq!(from_mail, from_diff);
 
     let mut tree = snapshot(d, "HEAD~1");
@@ -253,10 +196,7 @@ fn git_diff_binary_data_and_narrow_context() {
     let (tmp, head) = scratch_repo();
     let d = tmp.path();
     // `--binary` emits base85 data, which is skipped; `-U1` narrows context.
-    let diff = git_ok(
-        d,
-        &["diff", "--cached", "-M", "--binary", "-U1", "--no-color"],
-    );
+    let diff = git_ok(d, &["diff", "--cached", "-M", "--binary", "-U1", "--no-color"]);
     let patch = parse(&diff).unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&diff)));
     let mut tree = head;
     assert_eq!(apply_all(&patch, &mut tree), vec!["image.bin".to_string()]);

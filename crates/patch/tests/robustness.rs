@@ -164,8 +164,7 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::SetByte(i, b)),
-        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(i, b)| Mutation::Insert(i, b)),
         (any::<Index>(), 1usize..20).prop_map(|(i, n)| Mutation::Delete(i, n)),
         any::<Index>().prop_map(Mutation::Truncate),
         any::<Index>().prop_map(Mutation::DuplicateLine),
@@ -178,10 +177,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 fn mutate(input: &[u8], muts: &[Mutation]) -> Vec<u8> {
     let mut b = input.to_vec();
     for m in muts {
-        let mut lines: Vec<Vec<u8>> = b
-            .split_inclusive(|&c| c == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut lines: Vec<Vec<u8>> = b.split_inclusive(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
         match m {
             Mutation::SetByte(i, v) if !b.is_empty() => {
                 let at = i.index(b.len());
@@ -236,12 +232,7 @@ fn exercise(input: &[u8], contents: &[&[u8]]) -> Result<(), TestCaseError> {
         for h in &fp.hunks {
             let old = h.lines.iter().filter(|l| l.is_old()).count();
             let new = h.lines.iter().filter(|l| l.is_new()).count();
-            prop_assert_eq!(
-                (old as u32, new as u32),
-                (h.old_len, h.new_len),
-                "{}",
-                h.header
-            );
+            prop_assert_eq!((old as u32, new as u32), (h.old_len, h.new_len), "{}", h.header);
         }
         let _ = apply_file(fp, None);
         for c in contents {

@@ -1,9 +1,9 @@
 //! Candidate selection: the trigram plan evaluated over posting lists.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use grove_manifest::DocRef;
 use grove_ngram::Query;
@@ -79,14 +79,16 @@ pub(crate) fn live_docs(
                 DocRef::Indexed { segment, doc } => {
                     let seg = snap.segments[segment as usize];
                     if limit.too_large(seg, doc) {
-                        skipped.push(Skipped { target: t, path: e.path.clone(), reason: grove_base::SkipReason::TooLarge });
+                        skipped.push(Skipped {
+                            target: t,
+                            path: e.path.clone(),
+                            reason: grove_base::SkipReason::TooLarge,
+                        });
                         continue;
                     }
                     live.entry(seg).or_default().insert(doc);
                 }
-                DocRef::Skipped { reason, .. } => {
-                    skipped.push(Skipped { target: t, path: e.path.clone(), reason })
-                }
+                DocRef::Skipped { reason, .. } => skipped.push(Skipped { target: t, path: e.path.clone(), reason }),
             }
         }
     }

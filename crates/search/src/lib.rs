@@ -168,7 +168,9 @@ pub fn search(
             .entries
             .iter()
             .filter_map(|e| match e.doc {
-                DocRef::Indexed { segment, doc } => Some((e.path.as_slice(), (t.snapshot.segments[segment as usize], doc))),
+                DocRef::Indexed { segment, doc } => {
+                    Some((e.path.as_slice(), (t.snapshot.segments[segment as usize], doc)))
+                }
                 DocRef::Skipped { .. } => None,
             })
             .collect(),

@@ -15,10 +15,7 @@ pub struct LexicalDoc<'a> {
 
 impl LexicalDoc<'_> {
     fn tf(&self, term: u32) -> u32 {
-        let find = |bag: &[(u32, u16)]| {
-            bag.binary_search_by_key(&term, |&(t, _)| t)
-                .map_or(0, |i| bag[i].1 as u32)
-        };
+        let find = |bag: &[(u32, u16)]| bag.binary_search_by_key(&term, |&(t, _)| t).map_or(0, |i| bag[i].1 as u32);
         find(self.body) + find(self.path)
     }
     fn len(&self) -> u32 {
@@ -43,8 +40,7 @@ pub fn bm25(query: &[u32], docs: &[LexicalDoc<'_>], limit: usize) -> Vec<(u32, f
         return Vec::new();
     }
     let n = docs.len() as f32;
-    let avg_len =
-        (docs.iter().map(|d| d.len() as f64).sum::<f64>() / docs.len() as f64).max(1.0) as f32;
+    let avg_len = (docs.iter().map(|d| d.len() as f64).sum::<f64>() / docs.len() as f64).max(1.0) as f32;
     // One pass for document frequencies and per-doc term frequencies.
     let mut tfs: Vec<u32> = vec![0; docs.len() * terms.len()];
     let mut df = vec![0u32; terms.len()];
@@ -57,10 +53,7 @@ pub fn bm25(query: &[u32], docs: &[LexicalDoc<'_>], limit: usize) -> Vec<(u32, f
             }
         }
     }
-    let idf: Vec<f32> = df
-        .iter()
-        .map(|&df| ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln())
-        .collect();
+    let idf: Vec<f32> = df.iter().map(|&df| ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln()).collect();
     let mut scored: Vec<(u32, f32)> = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         let row = &tfs[d * terms.len()..(d + 1) * terms.len()];
@@ -128,9 +121,8 @@ pub fn dense_scan<'a>(
     vectors: impl Iterator<Item = (u32, f32, &'a [i8])>,
     limit: usize,
 ) -> Vec<(u32, f32)> {
-    let scored: Vec<(u32, f32)> = vectors
-        .map(|(d, scale, v)| (d, dot_i8(query, v) as f32 * scale * query_scale))
-        .collect();
+    let scored: Vec<(u32, f32)> =
+        vectors.map(|(d, scale, v)| (d, dot_i8(query, v) as f32 * scale * query_scale)).collect();
     top(scored, limit)
 }
 
@@ -163,8 +155,7 @@ pub fn query_shape(query: &str) -> QueryShape {
             || w.contains("::")
             || w.contains('(')
             || w.contains('.') && !w.ends_with('.')
-            || w.chars().skip(1).any(|c| c.is_ascii_uppercase())
-                && w.chars().any(|c| c.is_ascii_lowercase())
+            || w.chars().skip(1).any(|c| c.is_ascii_uppercase()) && w.chars().any(|c| c.is_ascii_lowercase())
     };
     let code = words.iter().filter(|w| codeish(w)).count();
     if words.len() <= 1 || code * 2 > words.len() {
@@ -190,11 +181,7 @@ mod tests {
     use super::*;
 
     fn doc<'a>(body: &'a [(u32, u16)]) -> LexicalDoc<'a> {
-        LexicalDoc {
-            body,
-            body_len: body.iter().map(|&(_, f)| f as u32).sum(),
-            path: &[],
-        }
+        LexicalDoc { body, body_len: body.iter().map(|&(_, f)| f as u32).sum(), path: &[] }
     }
 
     #[test]
@@ -206,10 +193,7 @@ mod tests {
         let docs = [doc(&d0), doc(&d1), doc(&d2), doc(&d3)];
         let r = bm25(&[1, 3], &docs, 10);
         assert_eq!(r[0].0, 2, "term 3 is rare: {r:?}");
-        assert!(
-            r.iter().all(|&(d, _)| d != 3),
-            "doc without query terms scored: {r:?}"
-        );
+        assert!(r.iter().all(|&(d, _)| d != 3), "doc without query terms scored: {r:?}");
         let r = bm25(&[1], &docs, 10);
         assert_eq!(r[0].0, 1, "higher tf first: {r:?}");
         assert!(bm25(&[9], &docs, 10).is_empty());
@@ -219,14 +203,7 @@ mod tests {
     fn path_terms_count() {
         let body = [(1, 1)];
         let path = [(7, 1)];
-        let docs = [
-            doc(&body),
-            LexicalDoc {
-                body: &body,
-                body_len: 1,
-                path: &path,
-            },
-        ];
+        let docs = [doc(&body), LexicalDoc { body: &body, body_len: 1, path: &path }];
         assert_eq!(bm25(&[7], &docs, 10), vec![(1, bm25(&[7], &docs, 10)[0].1)]);
     }
 
@@ -243,12 +220,7 @@ mod tests {
     fn dense_scan_orders_by_cosine() {
         let q = [100i8, 0, 0];
         let v = [[100i8, 0, 0], [0, 100, 0], [70, 70, 0]];
-        let r = dense_scan(
-            &q,
-            0.01,
-            v.iter().enumerate().map(|(i, v)| (i as u32, 0.01, &v[..])),
-            2,
-        );
+        let r = dense_scan(&q, 0.01, v.iter().enumerate().map(|(i, v)| (i as u32, 0.01, &v[..])), 2);
         assert_eq!(r.iter().map(|x| x.0).collect::<Vec<_>>(), vec![0, 2]);
         assert!((r[0].1 - 1.0).abs() < 1e-6);
     }
@@ -267,13 +239,7 @@ mod tests {
     fn query_shapes() {
         assert_eq!(query_shape("strbuf_addf"), QueryShape::Identifier);
         assert_eq!(query_shape("parseHttpResponse"), QueryShape::Identifier);
-        assert_eq!(
-            query_shape("where do we retry failed connections"),
-            QueryShape::Prose
-        );
-        assert_eq!(
-            query_shape("retry logic in http_client.rs"),
-            QueryShape::Mixed
-        );
+        assert_eq!(query_shape("where do we retry failed connections"), QueryShape::Prose);
+        assert_eq!(query_shape("retry logic in http_client.rs"), QueryShape::Mixed);
     }
 }

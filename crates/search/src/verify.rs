@@ -52,9 +52,7 @@ pub(crate) fn verify_all(
 ) -> Result<HashMap<(ObjectId, u32), Arc<DocMatches>>, SearchError> {
     let verify = |(searcher, buf): &mut (Searcher, Vec<u8>), &(seg, doc): &(usize, u32)| {
         let (seg_id, segment) = &segments[seg];
-        segment
-            .content_into(doc, buf)
-            .map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
+        segment.content_into(doc, buf).map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
         let m = search_one(searcher, &pattern.matcher, buf, opts);
         Ok((m.count > 0).then(|| ((*seg_id, doc), m)))
     };
@@ -182,7 +180,13 @@ impl Sink for Collect<'_> {
         if self.limit_reached {
             return Ok(false);
         }
-        self.out.lines.push(LineHit { kind: LineKind::Break, line_number: 0, offset: 0, bytes: Vec::new(), submatches: Vec::new() });
+        self.out.lines.push(LineHit {
+            kind: LineKind::Break,
+            line_number: 0,
+            offset: 0,
+            bytes: Vec::new(),
+            submatches: Vec::new(),
+        });
         Ok(true)
     }
 }

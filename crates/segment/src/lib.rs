@@ -41,8 +41,8 @@ use std::sync::{Arc, OnceLock};
 
 use grove_base::{ContentId, GitOid};
 use grove_ngram::Trigram;
-pub use roaring::RoaringBitmap;
 use rayon::prelude::*;
+pub use roaring::RoaringBitmap;
 use zstd::zstd_safe;
 
 mod postings;
@@ -173,10 +173,8 @@ fn compress_frame(content: &[u8], level: i32, out: &mut Vec<u8>) {
         let mut c = c.borrow_mut();
         let fresh = || {
             let mut z = zstd::bulk::Compressor::new(level).expect("zstd compressor");
-            z.set_parameter(zstd_safe::CParameter::ChecksumFlag(true))
-                .expect("zstd checksum flag");
-            z.set_parameter(zstd_safe::CParameter::ContentSizeFlag(true))
-                .expect("zstd size flag");
+            z.set_parameter(zstd_safe::CParameter::ChecksumFlag(true)).expect("zstd checksum flag");
+            z.set_parameter(zstd_safe::CParameter::ContentSizeFlag(true)).expect("zstd size flag");
             (level, z)
         };
         let (lvl, z) = c.get_or_insert_with(fresh);
@@ -186,8 +184,7 @@ fn compress_frame(content: &[u8], level: i32, out: &mut Vec<u8>) {
         }
         out.clear();
         out.reserve(zstd_safe::compress_bound(content.len()));
-        z.compress_to_buffer(content, out)
-            .expect("zstd compression into a compress_bound buffer");
+        z.compress_to_buffer(content, out).expect("zstd compression into a compress_bound buffer");
     })
 }
 
@@ -262,29 +259,20 @@ impl SegmentWriter {
     pub fn new() -> Self {
         let mut out = Vec::new();
         out.extend_from_slice(&[0u8; HEADER_LEN]);
-        SegmentWriter {
-            out,
-            docs: Vec::new(),
-            num_docs: 0,
-            raw_bytes: 0,
-            buckets: vec![Vec::new(); 256],
-        }
+        SegmentWriter { out, docs: Vec::new(), num_docs: 0, raw_bytes: 0, buckets: vec![Vec::new(); 256] }
     }
 
     /// Appends a doc and returns its id (0, 1, 2, … in call order).
     pub fn add(&mut self, doc: PreparedDoc) -> u32 {
         let id = self.num_docs;
-        self.num_docs = id
-            .checked_add(1)
-            .expect("more than u32::MAX docs in one segment");
+        self.num_docs = id.checked_add(1).expect("more than u32::MAX docs in one segment");
         let content_off = (self.out.len() - HEADER_LEN) as u64;
         self.out.extend_from_slice(&doc.compressed);
         self.docs.extend_from_slice(&doc.content_id.0);
         self.docs.extend_from_slice(&doc.git_oid.0);
         self.docs.extend_from_slice(&doc.raw_len.to_le_bytes());
         self.docs.extend_from_slice(&content_off.to_le_bytes());
-        self.docs
-            .extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
+        self.docs.extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
         self.docs.extend_from_slice(&0u32.to_le_bytes());
         self.raw_bytes += doc.raw_len;
         for &t in &doc.trigrams {
@@ -308,37 +296,31 @@ impl SegmentWriter {
 
     /// Serializes the whole segment file.
     pub fn finish(self) -> Vec<u8> {
-        let SegmentWriter {
-            mut out,
-            docs,
-            num_docs,
-            raw_bytes: _,
-            buckets,
-        } = self;
+        let SegmentWriter { mut out, docs, num_docs, raw_bytes: _, buckets } = self;
 
         // Each bucket (one first byte) is sorted and encoded on its own
         // thread; sorting the packed pairs orders them by trigram, then doc.
         let encode_bucket = |mut pairs: Vec<u64>| {
-                pairs.sort_unstable();
-                let mut post: Vec<u8> = Vec::new();
-                let mut entries = Vec::new();
-                let mut ids: Vec<u32> = Vec::new();
-                for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
-                    let t = (group[0] >> 32) as Trigram;
-                    ids.clear();
-                    ids.extend(group.iter().map(|&p| p as u32));
-                    let value = match ids[..] {
-                        [a] => (a as u64) << 2 | TAG_ONE,
-                        [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
-                        _ => {
-                            let off = post.len() as u64;
-                            postings::encode(&ids, &mut post);
-                            off << 2 | TAG_RECORD
-                        }
-                    };
-                    entries.push((t, value));
-                }
-                (entries, post)
+            pairs.sort_unstable();
+            let mut post: Vec<u8> = Vec::new();
+            let mut entries = Vec::new();
+            let mut ids: Vec<u32> = Vec::new();
+            for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
+                let t = (group[0] >> 32) as Trigram;
+                ids.clear();
+                ids.extend(group.iter().map(|&p| p as u32));
+                let value = match ids[..] {
+                    [a] => (a as u64) << 2 | TAG_ONE,
+                    [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
+                    _ => {
+                        let off = post.len() as u64;
+                        postings::encode(&ids, &mut post);
+                        off << 2 | TAG_RECORD
+                    }
+                };
+                entries.push((t, value));
+            }
+            (entries, post)
         };
         // Small segments (one commit's new files) are not worth the threads.
         let total: usize = buckets.iter().map(Vec::len).sum();
@@ -353,8 +335,7 @@ impl SegmentWriter {
             let base = post.len() as u64;
             for (t, value) in entries {
                 let value = if value & 3 == TAG_RECORD { value + (base << 2) } else { value };
-                dict.insert(trigram_key(t), value)
-                    .expect("trigrams inserted in increasing order");
+                dict.insert(trigram_key(t), value).expect("trigrams inserted in increasing order");
             }
             post.extend_from_slice(&bucket_post);
         }
@@ -460,9 +441,7 @@ pub struct Segment {
 
 impl fmt::Debug for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Segment")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("Segment").field("stats", &self.stats()).finish()
     }
 }
 
@@ -515,10 +494,7 @@ impl Segment {
         }
         let version = u32_at(b, 8);
         if version != FORMAT_VERSION {
-            return Err(SegmentError::UnsupportedVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
+            return Err(SegmentError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
         }
         if u32_at(b, 12) != 0 {
             return Err(corrupt("unknown header flags"));
@@ -539,17 +515,12 @@ impl Segment {
         let mut expect = HEADER_LEN as u64;
         for i in 0..4 {
             let d = &footer[i * 24..i * 24 + 24];
-            let (off, len, crc, reserved) =
-                (u64_at(d, 0), u64_at(d, 8), u32_at(d, 16), u32_at(d, 20));
+            let (off, len, crc, reserved) = (u64_at(d, 0), u64_at(d, 8), u32_at(d, 16), u32_at(d, 20));
             if off != expect || reserved != 0 {
-                return Err(corrupt(format!(
-                    "bad {} section descriptor",
-                    SECTION_NAMES[i]
-                )));
+                return Err(corrupt(format!("bad {} section descriptor", SECTION_NAMES[i])));
             }
             let end = off.checked_add(len).filter(|&e| e <= footer_at as u64);
-            let end =
-                end.ok_or_else(|| corrupt(format!("{} section out of bounds", SECTION_NAMES[i])))?;
+            let end = end.ok_or_else(|| corrupt(format!("{} section out of bounds", SECTION_NAMES[i])))?;
             sections[i] = off as usize..end as usize;
             crcs[i] = crc;
             expect = end;
@@ -574,18 +545,11 @@ impl Segment {
             if r.off != content_pos || r.reserved != 0 {
                 return Err(corrupt(format!("bad doc record {i}")));
             }
-            content_pos = r
-                .off
-                .checked_add(r.len)
-                .ok_or_else(|| corrupt(format!("bad doc record {i}")))?;
-            if r.entry.size as u128 > r.len as u128 * MAX_ZSTD_RATIO
-                || usize::try_from(r.entry.size).is_err()
-            {
+            content_pos = r.off.checked_add(r.len).ok_or_else(|| corrupt(format!("bad doc record {i}")))?;
+            if r.entry.size as u128 > r.len as u128 * MAX_ZSTD_RATIO || usize::try_from(r.entry.size).is_err() {
                 return Err(corrupt(format!("doc {i}: impossible size")));
             }
-            raw_bytes = raw_bytes
-                .checked_add(r.entry.size)
-                .ok_or_else(|| corrupt("raw size overflow"))?;
+            raw_bytes = raw_bytes.checked_add(r.entry.size).ok_or_else(|| corrupt("raw size overflow"))?;
         }
         if content_pos != sections[S_CONTENT].len() as u64 {
             return Err(corrupt("doc records do not cover the content section"));
@@ -651,11 +615,7 @@ impl Segment {
 
     /// The doc table entry of `id`. Panics if `id >= num_docs()`.
     pub fn doc(&self, id: u32) -> DocEntry {
-        assert!(
-            id < self.num_docs,
-            "doc id {id} out of range (segment has {} docs)",
-            self.num_docs
-        );
+        assert!(id < self.num_docs, "doc id {id} out of range (segment has {} docs)", self.num_docs);
         self.record(id).entry
     }
 
@@ -679,17 +639,13 @@ impl Segment {
     /// into an error rather than a crash.
     fn dict_get(&self, key: [u8; 3]) -> Result<Option<u64>, SegmentError> {
         let dict = self.dict()?;
-        catch_unwind(AssertUnwindSafe(|| dict.get(key)))
-            .map_err(|_| corrupt("malformed dictionary"))
+        catch_unwind(AssertUnwindSafe(|| dict.get(key))).map_err(|_| corrupt("malformed dictionary"))
     }
 
     /// Visits every dictionary entry in key order with a walk bounded to depth
     /// 3 (a crafted fst could hold cycles, which a stream would follow
     /// forever). Checks that every key is exactly 3 bytes.
-    fn walk_dict(
-        &self,
-        f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>,
-    ) -> Result<(), SegmentError> {
+    fn walk_dict(&self, f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>) -> Result<(), SegmentError> {
         fn walk(
             fst: &fst::raw::Fst<Slice>,
             node: fst::raw::Node<'_>,
@@ -705,9 +661,7 @@ impl Segment {
                     return Err(bad());
                 }
                 *count += 1;
-                let v = out
-                    .checked_add(node.final_output().value())
-                    .ok_or_else(bad)?;
+                let v = out.checked_add(node.final_output().value()).ok_or_else(bad)?;
                 return f(key, v);
             }
             if node.is_final() || node.is_empty() {
@@ -720,15 +674,7 @@ impl Segment {
                 }
                 last = Some(t.inp);
                 let out = out.checked_add(t.out.value()).ok_or_else(bad)?;
-                walk(
-                    fst,
-                    fst.node(t.addr),
-                    depth + 1,
-                    key << 8 | t.inp as u32,
-                    out,
-                    f,
-                    count,
-                )?;
+                walk(fst, fst.node(t.addr), depth + 1, key << 8 | t.inp as u32, out, f, count)?;
             }
             Ok(())
         }
@@ -749,9 +695,7 @@ impl Segment {
         match res {
             Err(_) => Err(corrupt("malformed dictionary")),
             Ok(Err(e)) => Err(e),
-            Ok(Ok(())) if count != fst.len() as u64 => {
-                Err(corrupt("dictionary length differs from its entries"))
-            }
+            Ok(Ok(())) if count != fst.len() as u64 => Err(corrupt("dictionary length differs from its entries")),
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -803,10 +747,7 @@ impl Segment {
         let mut out = Vec::with_capacity(docs.len());
         for (i, &id) in docs.iter().enumerate() {
             if id >= self.num_docs {
-                return Err(SegmentError::NoSuchDoc {
-                    doc: id,
-                    num_docs: self.num_docs,
-                });
+                return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
             }
             if slot[id as usize] != ABSENT {
                 return Err(corrupt(format!("doc {id} asked for twice")));
@@ -816,13 +757,9 @@ impl Segment {
             let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
             // The same cheap frame checks as `content_into`, short of decoding.
             if frame.len() < 5 || frame[..4] != [0x28, 0xb5, 0x2f, 0xfd] || frame[4] & 0x04 == 0 {
-                return Err(SegmentError::BadContent {
-                    doc: id,
-                    reason: "not a checksummed zstd frame".into(),
-                });
+                return Err(SegmentError::BadContent { doc: id, reason: "not a checksummed zstd frame".into() });
             }
-            if !matches!(zstd_safe::get_frame_content_size(frame), Ok(Some(s)) if s == r.entry.size)
-            {
+            if !matches!(zstd_safe::get_frame_content_size(frame), Ok(Some(s)) if s == r.entry.size) {
                 return Err(SegmentError::BadContent {
                     doc: id,
                     reason: "frame content size differs from the doc size".into(),
@@ -860,16 +797,10 @@ impl Segment {
     pub fn content_into(&self, id: u32, buf: &mut Vec<u8>) -> Result<(), SegmentError> {
         buf.clear();
         if id >= self.num_docs {
-            return Err(SegmentError::NoSuchDoc {
-                doc: id,
-                num_docs: self.num_docs,
-            });
+            return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
         }
         let r = self.record(id);
-        let bad = |reason: &str| SegmentError::BadContent {
-            doc: id,
-            reason: reason.to_string(),
-        };
+        let bad = |reason: &str| SegmentError::BadContent { doc: id, reason: reason.to_string() };
         // Bounds were checked by `open`.
         let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
         // Exactly one zstd frame (magic 0xFD2FB528), with the checksum flag set
@@ -892,10 +823,7 @@ impl Segment {
             if d.is_none() {
                 *d = Some(zstd::bulk::Decompressor::new().map_err(|e| bad(&e.to_string()))?);
             }
-            d.as_mut()
-                .unwrap()
-                .decompress_to_buffer(frame, buf)
-                .map_err(|e| bad(&e.to_string()))
+            d.as_mut().unwrap().decompress_to_buffer(frame, buf).map_err(|e| bad(&e.to_string()))
         });
         match res {
             Ok(n) if n == size && buf.len() == size => Ok(()),
@@ -921,10 +849,7 @@ impl Segment {
                 return Err(SegmentError::ChecksumMismatch { section });
             }
         }
-        self.dict()?
-            .as_fst()
-            .verify()
-            .map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        self.dict()?.as_fst().verify().map_err(|e| corrupt(format!("dictionary: {e}")))?;
 
         let mut index_print = Fingerprint::default();
         let mut post_pos = 0usize;
@@ -951,10 +876,7 @@ impl Segment {
         for id in 0..self.num_docs {
             self.content_into(id, &mut buf)?;
             if ContentId::of(&buf) != self.record(id).entry.content_id {
-                return Err(SegmentError::BadContent {
-                    doc: id,
-                    reason: "blake3 differs from the content id".into(),
-                });
+                return Err(SegmentError::BadContent { doc: id, reason: "blake3 differs from the content id".into() });
             }
             doc_trigrams(&buf, &mut tris);
             for &t in &tris {
@@ -962,9 +884,7 @@ impl Segment {
             }
         }
         if index_print != content_print {
-            return Err(corrupt(
-                "postings do not match the trigrams of the contents",
-            ));
+            return Err(corrupt("postings do not match the trigrams of the contents"));
         }
         Ok(self.stats())
     }
@@ -1015,13 +935,7 @@ mod tests {
 
     #[test]
     fn doc_trigrams_equals_trigrams_of() {
-        let mut docs: Vec<Vec<u8>> = vec![
-            vec![],
-            b"a".to_vec(),
-            b"ab".to_vec(),
-            b"abc".to_vec(),
-            b"aBcAbC".to_vec(),
-        ];
+        let mut docs: Vec<Vec<u8>> = vec![vec![], b"a".to_vec(), b"ab".to_vec(), b"abc".to_vec(), b"aBcAbC".to_vec()];
         let mut x: u64 = 0x1234_5678;
         for len in [3usize, 10, 100, 5000, 70_000] {
             for alphabet in [2u64, 4, 30, 256] {
@@ -1046,7 +960,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn types_are_shareable() {
         assert_send_sync::<Segment>();
@@ -1057,10 +970,7 @@ mod tests {
     #[test]
     fn footer_layout_is_fixed() {
         let seg = SegmentWriter::new().finish();
-        assert_eq!(
-            seg.len(),
-            HEADER_LEN + FOOTER_LEN + fst::MapBuilder::memory().into_inner().unwrap().len()
-        );
+        assert_eq!(seg.len(), HEADER_LEN + FOOTER_LEN + fst::MapBuilder::memory().into_inner().unwrap().len());
         assert_eq!(&seg[..8], b"GROVESEG");
         assert_eq!(&seg[seg.len() - 8..], b"GSEG_END");
     }

@@ -42,8 +42,7 @@ pub(crate) fn encode(ids: &[u32], out: &mut Vec<u8>) {
     // only build it when that could win.
     let containers = (last >> 16) - (first >> 16) + 1;
     if runs * 4 + containers as usize * 10 + 8 < best {
-        let mut bm =
-            RoaringBitmap::from_sorted_iter(ids.iter().copied()).expect("ids are increasing");
+        let mut bm = RoaringBitmap::from_sorted_iter(ids.iter().copied()).expect("ids are increasing");
         bm.optimize();
         if bm.serialized_size() < best {
             out.push(KIND_ROARING);
@@ -88,12 +87,8 @@ pub(crate) fn decode(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize)
             let mut next: u64 = 0; // smallest id the next entry may have
             for _ in 0..count {
                 let gap = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
-                let id = next
-                    .checked_add(gap)
-                    .filter(|&id| id < n)
-                    .ok_or("posting doc id out of range")?;
-                bm.try_push(id as u32)
-                    .map_err(|_| "posting ids not increasing")?;
+                let id = next.checked_add(gap).filter(|&id| id < n).ok_or("posting doc id out of range")?;
+                bm.try_push(id as u32).map_err(|_| "posting ids not increasing")?;
                 next = id + 1;
             }
             bm
@@ -106,9 +101,7 @@ pub(crate) fn decode(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize)
             if len == 0 || end > n.div_ceil(8) || end * 8 > 1 << 32 {
                 return Err("bad bitset span");
             }
-            let bytes = buf
-                .get(pos..pos + len as usize)
-                .ok_or("truncated posting list")?;
+            let bytes = buf.get(pos..pos + len as usize).ok_or("truncated posting list")?;
             pos += len as usize;
             let last = bytes[bytes.len() - 1];
             let last_bit = (end - 1) * 8 + 7 - last.leading_zeros() as u64;
@@ -119,8 +112,7 @@ pub(crate) fn decode(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize)
         }
         KIND_ROARING => {
             let mut r = &buf[1..];
-            let bm = RoaringBitmap::deserialize_from(&mut r)
-                .map_err(|_| "undecodable roaring posting list")?;
+            let bm = RoaringBitmap::deserialize_from(&mut r).map_err(|_| "undecodable roaring posting list")?;
             match bm.max() {
                 Some(m) if (m as u64) < n => {}
                 _ => return Err("roaring posting list empty or doc id out of range"),
@@ -151,18 +143,11 @@ mod tests {
         assert_eq!(round_trip(&[1, 500, 90_000], 100_000), KIND_DELTA);
         let dense: Vec<u32> = (0..4000).filter(|i| i % 3 != 0).collect();
         assert_eq!(round_trip(&dense, 4000), KIND_BITSET);
-        let runs: Vec<u32> = (0..100_000)
-            .filter(|i| *i < 40_000 || *i > 60_000)
-            .collect();
+        let runs: Vec<u32> = (0..100_000).filter(|i| *i < 40_000 || *i > 60_000).collect();
         assert_eq!(round_trip(&runs, 200_000), KIND_ROARING);
         // Bitset edges: ids in the first and last bit of a byte, last doc.
         assert_eq!(round_trip(&(8..16).collect::<Vec<_>>(), 16), KIND_BITSET);
-        round_trip(
-            &[
-                7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
-            ],
-            25,
-        );
+        round_trip(&[7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24], 25);
     }
 
     #[test]

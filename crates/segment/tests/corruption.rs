@@ -26,13 +26,9 @@ fn base() -> &'static Base {
             let d = match i % 6 {
                 0 => Vec::new(),
                 1 => b"ab".to_vec(),
-                2 => format!("fn f{i}() -> u32 {{ {i} }}\n")
-                    .repeat(i as usize % 5 + 1)
-                    .into_bytes(),
+                2 => format!("fn f{i}() -> u32 {{ {i} }}\n").repeat(i as usize % 5 + 1).into_bytes(),
                 3 => format!("struct S{i} {{ field: Vec<u8> }} // common text\n").into_bytes(),
-                4 => (0..200u32)
-                    .map(|k| (k.wrapping_mul(2_654_435_761) >> (i % 7)) as u8)
-                    .collect(),
+                4 => (0..200u32).map(|k| (k.wrapping_mul(2_654_435_761) >> (i % 7)) as u8).collect(),
                 _ => b"common text common text COMMON".to_vec(),
             };
             docs.push(d);
@@ -40,14 +36,7 @@ fn base() -> &'static Base {
         let mut w = SegmentWriter::new();
         for (i, d) in docs.iter().enumerate() {
             let git_oid = GitOid([i as u8; 20]);
-            w.add(PreparedDoc::new(
-                DocInput {
-                    content_id: ContentId::of(d),
-                    git_oid,
-                    content: d,
-                },
-                3,
-            ));
+            w.add(PreparedDoc::new(DocInput { content_id: ContentId::of(d), git_oid, content: d }, 3));
         }
         let bytes = w.finish();
         let seg = Segment::open(Arc::new(bytes.clone())).unwrap();
@@ -63,25 +52,12 @@ fn base() -> &'static Base {
         let s = seg.stats();
         let mut at = 0usize;
         let mut regions = Vec::new();
-        for len in [
-            16,
-            s.content_bytes,
-            s.docs_bytes,
-            s.dict_bytes,
-            s.postings_bytes,
-            112,
-        ] {
+        for len in [16, s.content_bytes, s.docs_bytes, s.dict_bytes, s.postings_bytes, 112] {
             regions.push((at, len as usize));
             at += len as usize;
         }
         assert_eq!(at, bytes.len());
-        Base {
-            bytes,
-            docs,
-            entries,
-            postings,
-            regions,
-        }
+        Base { bytes, docs, entries, postings, regions }
     })
 }
 
@@ -176,20 +152,14 @@ fn exercise(bytes: Vec<u8>) {
 #[test]
 fn intact_base_passes() {
     exercise(base().bytes.clone());
-    Segment::open(Arc::new(base().bytes.clone()))
-        .unwrap()
-        .verify()
-        .unwrap();
+    Segment::open(Arc::new(base().bytes.clone())).unwrap().verify().unwrap();
 }
 
 #[test]
 fn every_truncation_is_an_error() {
     let b = base();
     for n in 0..b.bytes.len() {
-        assert!(
-            Segment::open(Arc::new(b.bytes[..n].to_vec())).is_err(),
-            "truncated to {n}"
-        );
+        assert!(Segment::open(Arc::new(b.bytes[..n].to_vec())).is_err(), "truncated to {n}");
     }
 }
 

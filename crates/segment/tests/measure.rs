@@ -37,11 +37,7 @@ fn mb(b: u64) -> f64 {
 fn measure_corpus() {
     let root = std::env::var("GROVE_CORPUS")
         .unwrap_or_else(|_| format!("{}/.cargo/registry/src", std::env::var("HOME").unwrap()));
-    let limit: u64 = std::env::var("GROVE_CORPUS_MB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50)
-        << 20;
+    let limit: u64 = std::env::var("GROVE_CORPUS_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(50) << 20;
     let mut paths = Vec::new();
     collect(Path::new(&root), &mut paths);
     let mut contents = Vec::new();
@@ -57,14 +53,8 @@ fn measure_corpus() {
             break;
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    println!(
-        "corpus: {} files, {:.1} MB, {threads} threads",
-        contents.len(),
-        mb(total)
-    );
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    println!("corpus: {} files, {:.1} MB, {threads} threads", contents.len(), mb(total));
 
     let t0 = Instant::now();
     let ids: Vec<ContentId> = contents.iter().map(|c| ContentId::of(c)).collect();
@@ -111,14 +101,7 @@ fn measure_corpus() {
                     cs.iter()
                         .zip(is)
                         .map(|(c, id)| {
-                            PreparedDoc::new(
-                                DocInput {
-                                    content_id: *id,
-                                    git_oid: GitOid::NULL,
-                                    content: c,
-                                },
-                                3,
-                            )
+                            PreparedDoc::new(DocInput { content_id: *id, git_oid: GitOid::NULL, content: c }, 3)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -175,15 +158,10 @@ fn measure_corpus() {
     );
     let t0 = Instant::now();
     let (mut n, mut hits) = (0u64, 0u64);
-    let common = [
-        b"fn ", b"let", b"the", b"ion", b"pub", b"str", b"err", b"ret", b"ing", b"(&s",
-    ];
+    let common = [b"fn ", b"let", b"the", b"ion", b"pub", b"str", b"err", b"ret", b"ing", b"(&s"];
     for _ in 0..100 {
         for c in common {
-            hits += seg
-                .postings(grove_ngram::pack(c[0], c[1], c[2]))
-                .unwrap()
-                .len();
+            hits += seg.postings(grove_ngram::pack(c[0], c[1], c[2])).unwrap().len();
             n += 1;
         }
     }
@@ -200,11 +178,7 @@ fn measure_corpus() {
         seg.content_into(id, &mut buf).unwrap();
     }
     let t_content = t0.elapsed();
-    println!(
-        "content_into all: {:?} ({:.0} MB/s)",
-        t_content,
-        mb(total) / t_content.as_secs_f64()
-    );
+    println!("content_into all: {:?} ({:.0} MB/s)", t_content, mb(total) / t_content.as_secs_f64());
     let t0 = Instant::now();
     seg.verify().unwrap();
     println!("verify: {:?}", t0.elapsed());

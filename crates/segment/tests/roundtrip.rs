@@ -84,14 +84,7 @@ fn build(docs: &[Vec<u8>], level: i32) -> Vec<u8> {
     let mut w = SegmentWriter::new();
     let mut raw = 0;
     for (i, d) in docs.iter().enumerate() {
-        let p = PreparedDoc::new(
-            DocInput {
-                content_id: ContentId::of(d),
-                git_oid: oid(i),
-                content: d,
-            },
-            level,
-        );
+        let p = PreparedDoc::new(DocInput { content_id: ContentId::of(d), git_oid: oid(i), content: d }, level);
         assert_eq!(p.raw_len(), d.len() as u64);
         assert!(p.compressed_len() > 0);
         assert_eq!(w.add(p), i as u32);
@@ -151,10 +144,7 @@ fn check_all(seg: &Segment, docs: &[Vec<u8>]) {
     let stats = seg.verify().unwrap();
     assert_eq!(stats, seg.stats());
     assert_eq!(stats.num_docs as usize, docs.len());
-    assert_eq!(
-        stats.raw_bytes,
-        docs.iter().map(|d| d.len() as u64).sum::<u64>()
-    );
+    assert_eq!(stats.raw_bytes, docs.iter().map(|d| d.len() as u64).sum::<u64>());
     assert_eq!(stats.num_trigrams as usize, expected.len());
     assert_eq!(stats.docs_bytes, 80 * docs.len() as u64);
     assert_eq!(
@@ -182,9 +172,7 @@ fn round_trip_other_zstd_levels() {
 fn round_trip_dense_postings_use_runs_and_many_containers() {
     // 70k docs sharing trigrams: long runs and more than one roaring container,
     // plus lists of every length 1, 2, 3 (inline and roaring encodings).
-    let mut docs: Vec<Vec<u8>> = (0..70_000)
-        .map(|i| format!("abc{}", i % 97).into_bytes())
-        .collect();
+    let mut docs: Vec<Vec<u8>> = (0..70_000).map(|i| format!("abc{}", i % 97).into_bytes()).collect();
     docs[5] = b"zzq".to_vec();
     docs[6] = b"yyq yyq".to_vec();
     docs[69_999] = b"yyq".to_vec();
@@ -195,26 +183,9 @@ fn round_trip_dense_postings_use_runs_and_many_containers() {
         let got: Vec<u32> = seg.postings(t).unwrap().iter().collect();
         assert_eq!(&got, ids);
     }
-    assert_eq!(
-        seg.postings(grove_ngram::pack(b'a', b'b', b'c'))
-            .unwrap()
-            .len(),
-        69_997
-    );
-    assert_eq!(
-        seg.postings(grove_ngram::pack(b'z', b'z', b'q'))
-            .unwrap()
-            .iter()
-            .collect::<Vec<_>>(),
-        vec![5]
-    );
-    assert_eq!(
-        seg.postings(grove_ngram::pack(b'y', b'y', b'q'))
-            .unwrap()
-            .iter()
-            .collect::<Vec<_>>(),
-        vec![6, 69_999]
-    );
+    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().len(), 69_997);
+    assert_eq!(seg.postings(grove_ngram::pack(b'z', b'z', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![5]);
+    assert_eq!(seg.postings(grove_ngram::pack(b'y', b'y', b'q')).unwrap().iter().collect::<Vec<_>>(), vec![6, 69_999]);
     seg.verify().unwrap();
 }
 
@@ -223,18 +194,9 @@ fn empty_segment() {
     let bytes = SegmentWriter::new().finish();
     let seg = open(bytes).unwrap();
     assert_eq!(seg.num_docs(), 0);
-    assert!(seg
-        .postings(grove_ngram::pack(b'a', b'b', b'c'))
-        .unwrap()
-        .is_empty());
+    assert!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().is_empty());
     let mut buf = Vec::new();
-    assert!(matches!(
-        seg.content_into(0, &mut buf),
-        Err(SegmentError::NoSuchDoc {
-            doc: 0,
-            num_docs: 0
-        })
-    ));
+    assert!(matches!(seg.content_into(0, &mut buf), Err(SegmentError::NoSuchDoc { doc: 0, num_docs: 0 })));
     let stats = seg.verify().unwrap();
     assert_eq!(stats.num_docs, 0);
     assert_eq!(stats.raw_bytes, 0);
@@ -243,23 +205,11 @@ fn empty_segment() {
 
 #[test]
 fn tiny_docs() {
-    let docs: Vec<Vec<u8>> = vec![
-        b"".to_vec(),
-        b"a".to_vec(),
-        b"ab".to_vec(),
-        b"abc".to_vec(),
-        b"".to_vec(),
-        b"AbC".to_vec(),
-    ];
+    let docs: Vec<Vec<u8>> =
+        vec![b"".to_vec(), b"a".to_vec(), b"ab".to_vec(), b"abc".to_vec(), b"".to_vec(), b"AbC".to_vec()];
     let seg = open(build(&docs, 3)).unwrap();
     check_all(&seg, &docs);
-    assert_eq!(
-        seg.postings(grove_ngram::pack(b'a', b'b', b'c'))
-            .unwrap()
-            .iter()
-            .collect::<Vec<_>>(),
-        vec![3, 5]
-    );
+    assert_eq!(seg.postings(grove_ngram::pack(b'a', b'b', b'c')).unwrap().iter().collect::<Vec<_>>(), vec![3, 5]);
     let mut buf = vec![9; 10];
     seg.content_into(0, &mut buf).unwrap();
     assert!(buf.is_empty());
@@ -276,10 +226,7 @@ fn version_mismatch_is_refused() {
     let mut bytes = build(&random_docs(5, 4), 3);
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     match open(bytes) {
-        Err(SegmentError::UnsupportedVersion {
-            found: 2,
-            supported,
-        }) => assert_eq!(supported, FORMAT_VERSION),
+        Err(SegmentError::UnsupportedVersion { found: 2, supported }) => assert_eq!(supported, FORMAT_VERSION),
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
 }
@@ -290,19 +237,10 @@ fn bad_magic_and_truncation() {
     let mut b = bytes.clone();
     b[0] = b'X';
     assert!(matches!(open(b), Err(SegmentError::BadMagic)));
-    assert!(matches!(
-        open(b"not a segment at all".to_vec()),
-        Err(SegmentError::BadMagic)
-    ));
+    assert!(matches!(open(b"not a segment at all".to_vec()), Err(SegmentError::BadMagic)));
     assert!(matches!(open(Vec::new()), Err(SegmentError::Truncated)));
-    assert!(matches!(
-        open(bytes[..bytes.len() - 1].to_vec()),
-        Err(SegmentError::Truncated)
-    ));
-    assert!(matches!(
-        open(bytes[..20].to_vec()),
-        Err(SegmentError::Truncated)
-    ));
+    assert!(matches!(open(bytes[..bytes.len() - 1].to_vec()), Err(SegmentError::Truncated)));
+    assert!(matches!(open(bytes[..20].to_vec()), Err(SegmentError::Truncated)));
 }
 
 #[test]
@@ -310,36 +248,17 @@ fn verify_catches_wrong_content_id() {
     let docs = random_docs(3, 6);
     let mut w = SegmentWriter::new();
     for (i, d) in docs.iter().enumerate() {
-        let id = if i == 1 {
-            ContentId([7; 32])
-        } else {
-            ContentId::of(d)
-        };
-        w.add(PreparedDoc::new(
-            DocInput {
-                content_id: id,
-                git_oid: oid(i),
-                content: d,
-            },
-            3,
-        ));
+        let id = if i == 1 { ContentId([7; 32]) } else { ContentId::of(d) };
+        w.add(PreparedDoc::new(DocInput { content_id: id, git_oid: oid(i), content: d }, 3));
     }
     let seg = open(w.finish()).unwrap();
-    assert!(matches!(
-        seg.verify(),
-        Err(SegmentError::BadContent { doc: 1, .. })
-    ));
+    assert!(matches!(seg.verify(), Err(SegmentError::BadContent { doc: 1, .. })));
 }
 
 #[test]
 fn content_section_corruption_is_caught_per_doc() {
-    let docs: Vec<Vec<u8>> = (0..4)
-        .map(|i| {
-            format!("fn main() {{ println!(\"{i}\"); }}\n")
-                .repeat(50)
-                .into_bytes()
-        })
-        .collect();
+    let docs: Vec<Vec<u8>> =
+        (0..4).map(|i| format!("fn main() {{ println!(\"{i}\"); }}\n").repeat(50).into_bytes()).collect();
     let mut bytes = build(&docs, 3);
     let seg = open(bytes.clone()).unwrap();
     let content_len = seg.stats().content_bytes as usize;
@@ -348,10 +267,7 @@ fn content_section_corruption_is_caught_per_doc() {
     bytes[16 + 2 * per + per / 2] ^= 0x40;
     let seg = open(bytes).unwrap(); // content is not checked by open
     let mut buf = Vec::new();
-    assert!(matches!(
-        seg.content_into(2, &mut buf),
-        Err(SegmentError::BadContent { doc: 2, .. })
-    ));
+    assert!(matches!(seg.content_into(2, &mut buf), Err(SegmentError::BadContent { doc: 2, .. })));
     assert!(buf.is_empty());
     seg.content_into(1, &mut buf).unwrap();
     assert_eq!(buf, docs[1]);
@@ -392,18 +308,11 @@ fn reused_docs_make_the_same_segment_as_fresh_ones() {
     let mut fresh = SegmentWriter::new();
     for &d in &keep {
         let content = &docs[d as usize];
-        let input = DocInput {
-            content_id: ContentId::of(content),
-            git_oid: oid(d as usize),
-            content,
-        };
+        let input = DocInput { content_id: ContentId::of(content), git_oid: oid(d as usize), content };
         fresh.add(PreparedDoc::new(input, 1));
     }
     let merged = merged.finish();
-    assert!(
-        merged == fresh.finish(),
-        "reused docs differ from freshly prepared ones"
-    );
+    assert!(merged == fresh.finish(), "reused docs differ from freshly prepared ones");
     let merged = open(merged).unwrap();
     merged.verify().unwrap();
     let mut buf = Vec::new();

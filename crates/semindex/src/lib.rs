@@ -50,20 +50,12 @@ impl SemIndex {
     /// Opens every syntax file written with `syntax_version` (records of
     /// other chunker versions are ignored and recomputed) and every vector file.
     pub fn open(store: &Store, syntax_version: u32) -> Result<SemIndex, SemIndexError> {
-        let mut out = SemIndex {
-            syntax: Vec::new(),
-            vectors: Vec::new(),
-            unusable: Vec::new(),
-        };
+        let mut out = SemIndex { syntax: Vec::new(), vectors: Vec::new(), unusable: Vec::new() };
         for id in store.list(Kind::Syntax)? {
             let map = match store.map(Kind::Syntax, id) {
                 Ok(m) => m,
                 // A concurrent gc may have removed it between list and map.
-                Err(StoreError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    continue
-                }
+                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
             match SyntaxFile::open(map.clone()) {
@@ -75,11 +67,7 @@ impl SemIndex {
         for id in store.list(Kind::Vectors)? {
             let map = match store.map(Kind::Vectors, id) {
                 Ok(m) => m,
-                Err(StoreError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    continue
-                }
+                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
             match VectorFile::open(map.clone()) {
@@ -104,17 +92,12 @@ impl SemIndex {
 
     /// The record of a blob, if any file holds a readable one.
     pub fn syntax(&self, key: &SyntaxKey) -> Option<BlobSyntax> {
-        self.syntax
-            .iter()
-            .find_map(|f| f.get(key).and_then(|r| r.ok()))
+        self.syntax.iter().find_map(|f| f.get(key).and_then(|r| r.ok()))
     }
 
     /// The quantized vector of a chunk under a model: (scale, components).
     pub fn vector(&self, model: &[u8; 32], key: &ChunkKey) -> Option<(f32, &[i8])> {
-        self.vectors
-            .iter()
-            .filter(|f| f.model() == model)
-            .find_map(|f| f.find(key).map(|i| f.vector(i)))
+        self.vectors.iter().filter(|f| f.model() == model).find_map(|f| f.find(key).map(|i| f.vector(i)))
     }
 
     pub fn syntax_files(&self) -> usize {
@@ -125,11 +108,7 @@ impl SemIndex {
     }
     /// Vectors stored for a model, over all files (duplicates counted).
     pub fn vector_count(&self, model: &[u8; 32]) -> usize {
-        self.vectors
-            .iter()
-            .filter(|f| f.model() == model)
-            .map(|f| f.len())
-            .sum()
+        self.vectors.iter().filter(|f| f.model() == model).map(|f| f.len()).sum()
     }
 }
 
@@ -150,10 +129,7 @@ pub fn put_vector_file(store: &Store, w: VectorFileWriter) -> Result<VectorFile,
 type Bytes = Arc<grove_store::Mapped>;
 
 fn damaged(what: &str, why: impl Into<String>) -> SemIndexError {
-    SemIndexError::Damaged {
-        what: what.to_string(),
-        why: why.into(),
-    }
+    SemIndexError::Damaged { what: what.to_string(), why: why.into() }
 }
 
 pub use syntax_file::term_hash;

@@ -129,9 +129,7 @@ impl<'a> Reader<'a> {
     fn str(&mut self) -> Option<String> {
         let n = self.num()? as usize;
         let end = self.pos.checked_add(n)?;
-        let s = std::str::from_utf8(self.buf.get(self.pos..end)?)
-            .ok()?
-            .to_string();
+        let s = std::str::from_utf8(self.buf.get(self.pos..end)?).ok()?.to_string();
         self.pos = end;
         Some(s)
     }
@@ -161,15 +159,7 @@ fn decode(buf: &[u8]) -> Option<BlobSyntax> {
         let end_line = start_line.checked_add(r.u32()?)?;
         let start_byte = r.u32()?;
         let end_byte = start_byte.checked_add(r.u32()?)?;
-        symbols.push(SymbolRec {
-            name,
-            kind,
-            container,
-            start_line,
-            end_line,
-            start_byte,
-            end_byte,
-        });
+        symbols.push(SymbolRec { name, kind, container, start_line, end_line, start_byte, end_byte });
     }
     let nchunks = r.count()?;
     let mut chunks = Vec::with_capacity(nchunks);
@@ -188,22 +178,9 @@ fn decode(buf: &[u8]) -> Option<BlobSyntax> {
             prev = prev.checked_add(r.u32()?)?;
             terms.push((prev, u16::try_from(r.num()?).ok()?));
         }
-        chunks.push(ChunkRec {
-            start_byte,
-            end_byte,
-            start_line,
-            end_line,
-            symbol,
-            text_hash,
-            length,
-            terms,
-        });
+        chunks.push(ChunkRec { start_byte, end_byte, start_line, end_line, symbol, text_hash, length, terms });
     }
-    (r.pos == buf.len()).then_some(BlobSyntax {
-        outcome,
-        symbols,
-        chunks,
-    })
+    (r.pos == buf.len()).then_some(BlobSyntax { outcome, symbols, chunks })
 }
 
 /// Collects records, then serializes them sorted.
@@ -215,11 +192,7 @@ pub struct SyntaxFileWriter {
 
 impl SyntaxFileWriter {
     pub fn new(syntax_version: u32) -> Self {
-        SyntaxFileWriter {
-            syntax_version,
-            records: Vec::new(),
-            bytes: 0,
-        }
+        SyntaxFileWriter { syntax_version, records: Vec::new(), bytes: 0 }
     }
     pub fn add(&mut self, key: SyntaxKey, rec: &BlobSyntax) {
         let mut buf = Vec::new();
@@ -280,27 +253,17 @@ impl SyntaxFile {
         }
         let le = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
         if le(8) != FORMAT {
-            return Err(damaged(
-                &what,
-                format!("syntax file format {} (this grove reads {FORMAT})", le(8)),
-            ));
+            return Err(damaged(&what, format!("syntax file format {} (this grove reads {FORMAT})", le(8))));
         }
         let (syntax_version, count, crc) = (le(12), le(16) as usize, le(20));
-        let index_end = count
-            .checked_mul(ENTRY)
-            .and_then(|n| n.checked_add(HEADER))
-            .filter(|&e| e <= b.len());
+        let index_end = count.checked_mul(ENTRY).and_then(|n| n.checked_add(HEADER)).filter(|&e| e <= b.len());
         let Some(index_end) = index_end else {
             return Err(damaged(&what, "index runs past the end"));
         };
         if crc32fast::hash(&b[HEADER..index_end]) != crc {
             return Err(damaged(&what, "index checksum mismatch"));
         }
-        Ok(SyntaxFile {
-            bytes,
-            syntax_version,
-            count,
-        })
+        Ok(SyntaxFile { bytes, syntax_version, count })
     }
 
     pub fn syntax_version(&self) -> u32 {
@@ -315,10 +278,7 @@ impl SyntaxFile {
 
     fn key_at(&self, i: usize) -> SyntaxKey {
         let e = &self.bytes.bytes()[HEADER + i * ENTRY..];
-        SyntaxKey {
-            content: ContentId(e[..32].try_into().unwrap()),
-            lang: e[32],
-        }
+        SyntaxKey { content: ContentId(e[..32].try_into().unwrap()), lang: e[32] }
     }
 
     pub fn keys(&self) -> impl Iterator<Item = SyntaxKey> + '_ {

@@ -31,10 +31,7 @@ fn sample(seed: u8) -> BlobSyntax {
 }
 
 fn key(n: u8, lang: u8) -> SyntaxKey {
-    SyntaxKey {
-        content: ContentId([n; 32]),
-        lang,
-    }
+    SyntaxKey { content: ContentId([n; 32]), lang }
 }
 
 #[test]
@@ -73,12 +70,7 @@ fn damaged_syntax_record_is_an_error_not_a_panic() {
     std::fs::write(&path, &bytes).unwrap();
     let idx = SemIndex::open(&store, 1).unwrap();
     assert!(idx.syntax(&key(1, 1)).is_none());
-    let f = SyntaxFile::open(
-        store
-            .map(Kind::Syntax, store.list(Kind::Syntax).unwrap()[0])
-            .unwrap(),
-    )
-    .unwrap();
+    let f = SyntaxFile::open(store.map(Kind::Syntax, store.list(Kind::Syntax).unwrap()[0]).unwrap()).unwrap();
     assert!(f.get(&key(1, 1)).unwrap().is_err());
     // A damaged index makes the whole file unusable, reported.
     bytes[30] ^= 0x55;
@@ -93,9 +85,7 @@ fn vectors_round_trip_and_are_per_model() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_or_create(dir.path()).unwrap();
     let model = [7u8; 32];
-    let keys: Vec<ChunkKey> = (0..50u8)
-        .map(|i| ChunkKey::new(&model, b"src/a.rs", &[i; 16]))
-        .collect();
+    let keys: Vec<ChunkKey> = (0..50u8).map(|i| ChunkKey::new(&model, b"src/a.rs", &[i; 16])).collect();
     let mut w = VectorFileWriter::new(model, 4);
     for (i, k) in keys.iter().enumerate() {
         w.add(*k, i as f32, vec![i as i8, -(i as i8), 0, 127]);
@@ -108,9 +98,7 @@ fn vectors_round_trip_and_are_per_model() {
         assert_eq!(v, &[i as i8, -(i as i8), 0, 127]);
         assert!(idx.vector(&[8u8; 32], k).is_none());
     }
-    assert!(idx
-        .vector(&model, &ChunkKey::new(&model, b"src/b.rs", &[0; 16]))
-        .is_none());
+    assert!(idx.vector(&model, &ChunkKey::new(&model, b"src/b.rs", &[0; 16])).is_none());
     assert_eq!(idx.vector_count(&model), 50);
 }
 

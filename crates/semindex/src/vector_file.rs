@@ -46,11 +46,7 @@ pub struct VectorFileWriter {
 
 impl VectorFileWriter {
     pub fn new(model: [u8; 32], dim: usize) -> Self {
-        VectorFileWriter {
-            model,
-            dim,
-            rows: Vec::new(),
-        }
+        VectorFileWriter { model, dim, rows: Vec::new() }
     }
     /// Adds a quantized vector; `data.len()` must equal the dimension.
     pub fn add(&mut self, key: ChunkKey, scale: f32, data: Vec<i8>) {
@@ -105,15 +101,10 @@ impl VectorFile {
         }
         let le = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
         if le(8) != FORMAT {
-            return Err(damaged(
-                &what,
-                format!("vector file format {} (this grove reads {FORMAT})", le(8)),
-            ));
+            return Err(damaged(&what, format!("vector file format {} (this grove reads {FORMAT})", le(8))));
         }
         let (dim, count, crc) = (le(12) as usize, le(16) as usize, le(20));
-        let expected = count
-            .checked_mul(20 + dim)
-            .and_then(|n| n.checked_add(HEADER));
+        let expected = count.checked_mul(20 + dim).and_then(|n| n.checked_add(HEADER));
         if dim == 0 || expected != Some(b.len()) {
             return Err(damaged(&what, "size does not match its header"));
         }

@@ -195,10 +195,7 @@ impl Store {
     /// The ids of `objects`, and the paths and bytes of those not yet
     /// stored (each once), with which kinds those are.
     #[allow(clippy::type_complexity)]
-    fn new_objects<'b>(
-        &self,
-        objects: &[(Kind, &'b [u8])],
-    ) -> (Vec<ObjectId>, Vec<(PathBuf, &'b [u8])>, [bool; 4]) {
+    fn new_objects<'b>(&self, objects: &[(Kind, &'b [u8])]) -> (Vec<ObjectId>, Vec<(PathBuf, &'b [u8])>, [bool; 4]) {
         let mut ids = Vec::with_capacity(objects.len());
         let mut todo: Vec<(PathBuf, &[u8])> = Vec::new();
         let mut kinds = [false; 4];
@@ -223,8 +220,7 @@ impl Store {
     /// Replaces several small mutable files, each atomically, as one durable
     /// group (see [`Store::put_many`]): all are durable when it returns.
     pub fn replace_files(&self, files: &[(&str, &[u8])]) -> Result<(), StoreError> {
-        let todo: Vec<(PathBuf, &[u8])> =
-            files.iter().map(|(n, b)| (self.root.join(n), *b)).collect();
+        let todo: Vec<(PathBuf, &[u8])> = files.iter().map(|(n, b)| (self.root.join(n), *b)).collect();
         self.write_group(&todo)
     }
 
@@ -282,11 +278,7 @@ impl Store {
     /// `write_group`, plus `stage`: files made complete and durable in the
     /// same fsync round but left in `tmp/`, to be renamed later
     /// ([`Store::install`]).
-    fn write_group_staging(
-        &self,
-        items: &[(PathBuf, &[u8])],
-        stage: &[&[u8]],
-    ) -> Result<Staged, StoreError> {
+    fn write_group_staging(&self, items: &[(PathBuf, &[u8])], stage: &[&[u8]]) -> Result<Staged, StoreError> {
         if items.is_empty() && stage.is_empty() {
             return Ok(Staged { temps: Vec::new() });
         }
@@ -298,11 +290,8 @@ impl Store {
             }
         };
         for bytes in items.iter().map(|(_, b)| *b).chain(stage.iter().copied()) {
-            let tmp = tmp_dir.join(format!(
-                "{}.{}.tmp",
-                std::process::id(),
-                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
+            let tmp =
+                tmp_dir.join(format!("{}.{}.tmp", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
             let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes).map(|()| f));
             match written {
                 Ok(f) => temps.push((tmp, f)),
@@ -318,9 +307,7 @@ impl Store {
             cleanup(&temps);
             return Err(e);
         }
-        let staged = Staged {
-            temps: temps.drain(items.len()..).map(|(p, _)| p).collect(),
-        };
+        let staged = Staged { temps: temps.drain(items.len()..).map(|(p, _)| p).collect() };
         if items.is_empty() {
             return Ok(staged);
         }
@@ -367,11 +354,7 @@ impl Store {
         if staged.temps.len() != names.len() {
             return Err(StoreError::Io {
                 path: self.root.join("tmp"),
-                source: io::Error::other(format!(
-                    "{} staged files for {} names",
-                    staged.temps.len(),
-                    names.len()
-                )),
+                source: io::Error::other(format!("{} staged files for {} names", staged.temps.len(), names.len())),
             });
         }
         let mut dirs: Vec<PathBuf> = Vec::new();
@@ -475,12 +458,7 @@ impl Store {
     /// take it: they read immutable objects and an atomically replaced refs file.
     pub fn write_lock(&self) -> Result<WriteLock, StoreError> {
         let path = self.root.join("LOCK");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_err(&path))?;
         file.lock().map_err(io_err(&path))?;
         Ok(WriteLock { _file: file })
     }
@@ -563,16 +541,11 @@ fn sync_concurrently(files: Vec<(&Path, &File)>) -> Result<(), StoreError> {
     let mut chunks = files.chunks(per_thread);
     let mine = chunks.next().unwrap_or(&[]);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks
-            .map(|chunk| scope.spawn(move || sync(chunk)))
-            .collect();
+        let workers: Vec<_> = chunks.map(|chunk| scope.spawn(move || sync(chunk))).collect();
         let mut result = sync(mine);
         for w in workers {
             let r = w.join().unwrap_or_else(|_| {
-                Err(StoreError::Io {
-                    path: PathBuf::from("fsync"),
-                    source: io::Error::other("fsync thread panicked"),
-                })
+                Err(StoreError::Io { path: PathBuf::from("fsync"), source: io::Error::other("fsync thread panicked") })
             });
             if result.is_ok() {
                 result = r;
@@ -621,19 +594,10 @@ mod tests {
         assert_eq!(ids[2], old);
         assert_eq!(ids[0], ids[3]);
         assert_eq!(store.list(Kind::Segment).unwrap().len(), 2);
-        assert_eq!(
-            store.read_verified(Kind::Snapshot, ids[1]).unwrap(),
-            b"snap"
-        );
+        assert_eq!(store.read_verified(Kind::Snapshot, ids[1]).unwrap(), b"snap");
         // No temp file is left behind.
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
-        store
-            .replace_files(&[
-                ("refs.d/a", b"1"),
-                ("refs.d/b", b"2"),
-                ("FORMAT", LAYOUT.as_bytes()),
-            ])
-            .unwrap();
+        store.replace_files(&[("refs.d/a", b"1"), ("refs.d/b", b"2"), ("FORMAT", LAYOUT.as_bytes())]).unwrap();
         assert_eq!(store.read_file("refs.d/b").unwrap().unwrap(), b"2");
         assert_eq!(store.list_files("refs.d").unwrap(), vec!["a", "b"]);
         assert!(store.put_many(&[]).unwrap().is_empty());

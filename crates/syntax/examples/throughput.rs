@@ -32,9 +32,7 @@ fn main() -> ExitCode {
         Some(i) => match args.get(i + 1).and_then(|n| Lang::from_name(n)) {
             Some(l) => Some(l),
             None => {
-                eprintln!(
-                    "--lang needs one of rust python javascript typescript tsx go java c cpp"
-                );
+                eprintln!("--lang needs one of rust python javascript typescript tsx go java c cpp");
                 return ExitCode::FAILURE;
             }
         },
@@ -70,11 +68,7 @@ fn main() -> ExitCode {
         symbols += syntax.symbols.len();
         if !matches!(syntax.outcome, ParseOutcome::Parsed(_)) {
             failed += 1;
-            eprintln!(
-                "not parsed: {name} ({} bytes, {:?})",
-                content.len(),
-                syntax.outcome
-            );
+            eprintln!("not parsed: {name} ({} bytes, {:?})", content.len(), syntax.outcome);
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -93,9 +87,6 @@ fn main() -> ExitCode {
         token_count += tokens.len();
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "lexical_tokens: {token_count} tokens, {seconds:.3} s, {:.1} MB/s",
-        mb / seconds
-    );
+    println!("lexical_tokens: {token_count} tokens, {seconds:.3} s, {:.1} MB/s", mb / seconds);
     ExitCode::SUCCESS
 }

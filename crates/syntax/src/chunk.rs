@@ -14,13 +14,7 @@ pub(crate) struct LineIndex {
 impl LineIndex {
     pub fn new(content: &[u8]) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            content
-                .iter()
-                .enumerate()
-                .filter(|(_, &b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(content.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1));
         LineIndex { starts }
     }
 
@@ -31,9 +25,7 @@ impl LineIndex {
 
     /// Index into `starts` of the line holding `offset`.
     fn line_index(&self, offset: usize) -> usize {
-        self.starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
+        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 }
 
@@ -86,9 +78,7 @@ impl<'a> Chunker<'a> {
 
     /// Chunks of a parsed file.
     pub fn file(&self, out: &mut Vec<Chunk>) {
-        let top: Vec<usize> = (0..self.defs.len())
-            .filter(|&i| self.defs[i].parent.is_none())
-            .collect();
+        let top: Vec<usize> = (0..self.defs.len()).filter(|&i| self.defs[i].parent.is_none()).collect();
         self.container(0, self.content.len(), &top, None, false, out);
     }
 
@@ -106,9 +96,7 @@ impl<'a> Chunker<'a> {
     /// Tokens left for the body under `symbol`'s header; never less than a
     /// quarter of the budget, so an absurdly long path still makes progress.
     fn body_budget(&self, symbol: Option<&str>) -> usize {
-        self.max_tokens
-            .saturating_sub(self.header_tokens(symbol))
-            .max((self.max_tokens / 4).max(1))
+        self.max_tokens.saturating_sub(self.header_tokens(symbol)).max((self.max_tokens / 4).max(1))
     }
 
     /// Chunks `[start, end)`, whose direct child definitions are `kids`;
@@ -124,8 +112,7 @@ impl<'a> Chunker<'a> {
     ) {
         // Tile [start, end) with definition and gap segments, on line
         // boundaries where the text allows.
-        let mut segments: Vec<(usize, usize, Option<usize>)> =
-            Vec::with_capacity(kids.len() * 2 + 1);
+        let mut segments: Vec<(usize, usize, Option<usize>)> = Vec::with_capacity(kids.len() * 2 + 1);
         let mut cursor = start;
         for &kid in kids {
             let def = &self.defs[kid];
@@ -159,9 +146,7 @@ impl<'a> Chunker<'a> {
             let is_prelude = def.is_none()
                 && owner_is_def
                 && seg_start == start
-                && self.content[seg_start..seg_end]
-                    .trim_ascii()
-                    .contains(&b'\n');
+                && self.content[seg_start..seg_end].trim_ascii().contains(&b'\n');
             if tokens + self.header_tokens(symbol) > self.max_tokens {
                 self.flush(group.take(), owner, out);
                 match def {
@@ -245,13 +230,7 @@ impl<'a> Chunker<'a> {
         let lines: Vec<(usize, usize, usize, bool)> = (first..=last)
             .map(|l| {
                 let ls = self.lines.starts[l].max(start);
-                let le = self
-                    .lines
-                    .starts
-                    .get(l + 1)
-                    .copied()
-                    .unwrap_or(self.content.len())
-                    .min(end);
+                let le = self.lines.starts.get(l + 1).copied().unwrap_or(self.content.len()).min(end);
                 let text = &self.content[ls..le];
                 (ls, le, estimate_tokens(text), is_blank(text))
             })
@@ -271,10 +250,7 @@ impl<'a> Chunker<'a> {
             }
             let mut j = i;
             let mut tokens = 0;
-            while j < lines.len()
-                && tokens + lines[j].2 <= budget
-                && max_lines.is_none_or(|m| j - i < m)
-            {
+            while j < lines.len() && tokens + lines[j].2 <= budget && max_lines.is_none_or(|m| j - i < m) {
                 tokens += lines[j].2;
                 j += 1;
             }
@@ -282,24 +258,13 @@ impl<'a> Chunker<'a> {
             if j >= lines.len() {
                 break;
             }
-            i = if overlap > 0 {
-                j.saturating_sub(overlap).max(i + 1)
-            } else {
-                j
-            };
+            i = if overlap > 0 { j.saturating_sub(overlap).max(i + 1) } else { j };
         }
     }
 
     /// Cuts one long line into pieces within `budget`, at character and
     /// word-unit boundaries that keep the estimate exact.
-    fn split_line(
-        &self,
-        start: usize,
-        end: usize,
-        symbol: Option<&str>,
-        budget: usize,
-        out: &mut Vec<Chunk>,
-    ) {
+    fn split_line(&self, start: usize, end: usize, symbol: Option<&str>, budget: usize, out: &mut Vec<Chunk>) {
         let bytes = &self.content[..end];
         let mut piece_start = start;
         let mut tokens = 0;
@@ -324,10 +289,7 @@ impl<'a> Chunker<'a> {
         let Some(first) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
             return;
         };
-        let last = text
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .unwrap_or(first);
+        let last = text.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap_or(first);
         let mut chunk_start = start + first;
         while chunk_start > start && matches!(self.content[chunk_start - 1], b' ' | b'\t') {
             chunk_start -= 1;
@@ -374,8 +336,8 @@ impl<'a> Chunker<'a> {
         let rest = &self.content[e..ceiling];
         if rest.starts_with(b"//") || rest.starts_with(b"/*") || rest.starts_with(b"#") {
             let line_end = rest.iter().position(|&b| b == b'\n');
-            let comment_closed = !rest.starts_with(b"/*")
-                || line_end.is_some_and(|n| rest[..n].windows(2).any(|w| w == b"*/"));
+            let comment_closed =
+                !rest.starts_with(b"/*") || line_end.is_some_and(|n| rest[..n].windows(2).any(|w| w == b"*/"));
             if comment_closed {
                 e = line_end.map_or(ceiling, |n| e + n);
             }
@@ -399,19 +361,11 @@ fn is_blank(text: &[u8]) -> bool {
 fn unit_at(bytes: &[u8], at: usize) -> (usize, usize) {
     let b = bytes[at];
     if b.is_ascii_alphanumeric() {
-        let run = bytes[at..]
-            .iter()
-            .take(WORD_BYTES_PER_TOKEN)
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
+        let run = bytes[at..].iter().take(WORD_BYTES_PER_TOKEN).take_while(|c| c.is_ascii_alphanumeric()).count();
         return (run, 1);
     }
     if b >= 0xc0 {
-        let cont = bytes[at + 1..]
-            .iter()
-            .take(3)
-            .take_while(|&&c| (0x80..0xc0).contains(&c))
-            .count();
+        let cont = bytes[at + 1..].iter().take(3).take_while(|&&c| (0x80..0xc0).contains(&c)).count();
         return (1 + cont, 1);
     }
     (1, byte_cost(b))

@@ -81,9 +81,7 @@ fn compiled_query(lang: Lang, grammar: &Grammar) -> Option<&'static CompiledQuer
 
 /// Compiles a tags query and checks its capture names.
 pub(crate) fn compile_query_checked(lang: Lang) -> Result<(), String> {
-    let grammar = lang
-        .grammar()
-        .ok_or_else(|| format!("{lang} is not compiled in"))?;
+    let grammar = lang.grammar().ok_or_else(|| format!("{lang} is not compiled in"))?;
     compile_query(&grammar).map(|_| ())
 }
 
@@ -92,9 +90,7 @@ fn compile_query(grammar: &Grammar) -> Result<CompiledQuery, String> {
     let mut roles = Vec::new();
     for name in query.capture_names() {
         let role = if let Some(kind) = name.strip_prefix("definition.") {
-            Role::Definition(
-                SymbolKind::parse(kind).ok_or_else(|| format!("unknown kind @{name}"))?,
-            )
+            Role::Definition(SymbolKind::parse(kind).ok_or_else(|| format!("unknown kind @{name}"))?)
         } else {
             match *name {
                 "name" => Role::Name,
@@ -115,20 +111,14 @@ thread_local! {
 
 /// Parses `content` and returns its definitions sorted by start (outer
 /// before inner), with parents, containers and paths filled in.
-pub(crate) fn extract(
-    lang: Lang,
-    grammar: &Grammar,
-    content: &[u8],
-) -> Result<Vec<Def>, ParseFailure> {
+pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<Vec<Def>, ParseFailure> {
     if content.len() > MAX_PARSE_BYTES {
         return Err(ParseFailure::TooLarge);
     }
     let query = compiled_query(lang, grammar).ok_or(ParseFailure::BadQuery)?;
     let tree = PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
-        parser
-            .set_language(&grammar.language)
-            .map_err(|_| ParseFailure::BadQuery)?;
+        parser.set_language(&grammar.language).map_err(|_| ParseFailure::BadQuery)?;
         let started = Instant::now();
         let mut over_budget = |_: &tree_sitter::ParseState| {
             if started.elapsed() > PARSE_TIME_BUDGET {
@@ -213,11 +203,7 @@ pub(crate) fn extract(
     }
     // Outer definitions first; for the same range the first pattern wins.
     raws.sort_by(|a, b| {
-        (a.start, std::cmp::Reverse(a.end), a.pattern).cmp(&(
-            b.start,
-            std::cmp::Reverse(b.end),
-            b.pattern,
-        ))
+        (a.start, std::cmp::Reverse(a.end), a.pattern).cmp(&(b.start, std::cmp::Reverse(b.end), b.pattern))
     });
     raws.dedup_by(|later, first| later.start == first.start && later.end == first.end);
 
@@ -252,15 +238,8 @@ pub(crate) fn extract(
         scope.extend(raw.containers.iter().map(String::as_str));
         if kind == SymbolKind::Function && !raw.containers.is_empty() {
             // `void Foo::bar() {}` is a method of Foo, `Foo::Foo()` its constructor.
-            let owner = raw
-                .containers
-                .last()
-                .map(|c| c.rsplit("::").next().unwrap_or(c));
-            kind = if owner == Some(raw.name.as_str()) {
-                SymbolKind::Constructor
-            } else {
-                SymbolKind::Method
-            };
+            let owner = raw.containers.last().map(|c| c.rsplit("::").next().unwrap_or(c));
+            kind = if owner == Some(raw.name.as_str()) { SymbolKind::Constructor } else { SymbolKind::Method };
         }
         let is_constructor = match lang {
             Lang::JavaScript | Lang::TypeScript | Lang::Tsx => raw.name == "constructor",
@@ -361,9 +340,7 @@ fn leading_start(node: Node, content: &[u8], rules: &AttachRules) -> usize {
             break;
         }
         let gap = &content[s.end_byte().min(start)..start];
-        if gap.iter().filter(|&&b| b == b'\n').count() > 1
-            || !gap.iter().all(u8::is_ascii_whitespace)
-        {
+        if gap.iter().filter(|&&b| b == b'\n').count() > 1 || !gap.iter().all(u8::is_ascii_whitespace) {
             break;
         }
         let text = &content[s.start_byte()..s.end_byte()];
@@ -381,19 +358,13 @@ fn leading_start(node: Node, content: &[u8], rules: &AttachRules) -> usize {
 
 /// Whether only spaces and tabs precede `at` on its line.
 pub(crate) fn starts_line(content: &[u8], at: usize) -> bool {
-    content[..at]
-        .iter()
-        .rev()
-        .take_while(|&&b| b != b'\n')
-        .all(|&b| b == b' ' || b == b'\t')
+    content[..at].iter().rev().take_while(|&&b| b != b'\n').all(|&b| b == b' ' || b == b'\t')
 }
 
 /// A node's text as a one-line name: lossy UTF-8, whitespace collapsed,
 /// capped at [`MAX_NAME_BYTES`].
 fn node_text(node: Node, content: &[u8]) -> String {
-    let bytes = content
-        .get(node.start_byte()..node.end_byte())
-        .unwrap_or(&[]);
+    let bytes = content.get(node.start_byte()..node.end_byte()).unwrap_or(&[]);
     let lossy = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(lossy.len().min(MAX_NAME_BYTES));
     for word in lossy.split_whitespace() {

@@ -105,11 +105,7 @@ impl SymbolKind {
     pub(crate) fn is_container(self) -> bool {
         !matches!(
             self,
-            SymbolKind::Type
-                | SymbolKind::Constant
-                | SymbolKind::Variable
-                | SymbolKind::Field
-                | SymbolKind::Macro
+            SymbolKind::Type | SymbolKind::Constant | SymbolKind::Variable | SymbolKind::Field | SymbolKind::Macro
         )
     }
 

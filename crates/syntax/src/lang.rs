@@ -56,8 +56,7 @@ impl Lang {
             b"go" => Lang::Go,
             b"java" => Lang::Java,
             b"c" | b"h" => Lang::C,
-            b"cc" | b"cpp" | b"cxx" | b"c++" | b"hpp" | b"hh" | b"hxx" | b"h++" | b"ipp"
-            | b"tpp" | b"inl" => Lang::Cpp,
+            b"cc" | b"cpp" | b"cxx" | b"c++" | b"hpp" | b"hh" | b"hxx" | b"h++" | b"ipp" | b"tpp" | b"inl" => Lang::Cpp,
             _ => return None,
         })
     }
@@ -131,11 +130,7 @@ impl Lang {
             #[allow(unreachable_patterns)]
             _ => return None,
         };
-        Some(Grammar {
-            language,
-            tags: self.tags_source(),
-            rules: self.rules(),
-        })
+        Some(Grammar { language, tags: self.tags_source(), rules: self.rules() })
     }
 
     /// Our tags query (grammars/<lang>/tags.scm), compiled in whatever the
@@ -175,16 +170,8 @@ impl Lang {
                 decorations: &["comment"],
                 leading: &["comment"],
             },
-            Lang::Java => &AttachRules {
-                wrappers: &[],
-                decorations: &[],
-                leading: &["line_comment", "block_comment"],
-            },
-            Lang::C => &AttachRules {
-                wrappers: &[],
-                decorations: &[],
-                leading: &["comment"],
-            },
+            Lang::Java => &AttachRules { wrappers: &[], decorations: &[], leading: &["line_comment", "block_comment"] },
+            Lang::C => &AttachRules { wrappers: &[], decorations: &[], leading: &["comment"] },
             Lang::Cpp => &AttachRules {
                 wrappers: &["template_declaration"],
                 decorations: &["template_parameter_list", "requires_clause", "comment"],

@@ -155,12 +155,7 @@ pub struct ChunkLimits {
 
 impl Default for ChunkLimits {
     fn default() -> Self {
-        ChunkLimits {
-            max_tokens: 256,
-            min_tokens: 48,
-            window_lines: 40,
-            overlap_lines: 5,
-        }
+        ChunkLimits { max_tokens: 256, min_tokens: 48, window_lines: 40, overlap_lines: 5 }
     }
 }
 
@@ -198,20 +193,14 @@ pub fn analyze(path: &[u8], content: &[u8], limits: &ChunkLimits) -> FileSyntax 
             container: d.container,
         })
         .collect();
-    FileSyntax {
-        outcome,
-        symbols,
-        chunks,
-    }
+    FileSyntax { outcome, symbols, chunks }
 }
 
 /// The text to embed for `chunk`: a header line `"<path> :: <symbol>"` (or
 /// just the path) and the chunk's bytes, as lossy UTF-8. A chunk outside
 /// `content` yields the header alone.
 pub fn chunk_text(path: &[u8], content: &[u8], chunk: &Chunk) -> String {
-    let body = content
-        .get(chunk.start_byte as usize..chunk.end_byte as usize)
-        .unwrap_or(&[]);
+    let body = content.get(chunk.start_byte as usize..chunk.end_byte as usize).unwrap_or(&[]);
     let path = String::from_utf8_lossy(path);
     let mut text = String::with_capacity(path.len() + body.len() + 32);
     text.push_str(&path);

@@ -46,25 +46,12 @@ pub fn symbol_match_score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
     }
     let folded_eq = |a: char, b: char| a == b || fold(a) == fold(b);
     if query_chars.len() == name_chars.len() {
-        if query_chars
-            .iter()
-            .zip(&name_chars)
-            .all(|(&a, &b)| folded_eq(a, b))
-        {
+        if query_chars.iter().zip(&name_chars).all(|(&a, &b)| folded_eq(a, b)) {
             return Some((MatchKind::Exact, EXACT_FOLDED));
         }
-    } else if name.starts_with(query)
-        || name_chars
-            .iter()
-            .zip(&query_chars)
-            .all(|(&a, &b)| folded_eq(a, b))
-    {
+    } else if name.starts_with(query) || name_chars.iter().zip(&query_chars).all(|(&a, &b)| folded_eq(a, b)) {
         let extra = (name_chars.len() - query_chars.len()).min(10_000) as u32;
-        let case_bonus = if name.starts_with(query) {
-            PREFIX_CASE_BONUS
-        } else {
-            0
-        };
+        let case_bonus = if name.starts_with(query) { PREFIX_CASE_BONUS } else { 0 };
         return Some((MatchKind::Prefix, PREFIX_BASE + case_bonus - extra * 10));
     }
     if name_chars.len() > FUZZY_MAX_NAME_CHARS {
@@ -74,11 +61,7 @@ pub fn symbol_match_score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
     let folded_query: String = query_chars.iter().map(|&c| fold(c)).collect();
     let folded_name: String = name_chars.iter().map(|&c| fold(c)).collect();
     let word_like = query_chars.len() >= SUBSTRING_MIN_CHARS;
-    let substring = if word_like && folded_name.contains(&folded_query) {
-        SUBSTRING
-    } else {
-        0
-    };
+    let substring = if word_like && folded_name.contains(&folded_query) { SUBSTRING } else { 0 };
     let length_penalty = (name_chars.len() - query_chars.len()) as i64;
     let score = (FUZZY_BASE + (best + substring) * 100 - length_penalty).clamp(1, 999_999);
     Some((MatchKind::Fuzzy, score as u32))
@@ -119,16 +102,8 @@ fn fuzzy_alignment(query: &[char], name: &[char]) -> Option<i64> {
                 cur[j] = here - (j as i64).min(3);
                 continue;
             }
-            let consecutive = if j >= 1 && prev[j - 1] > NONE {
-                prev[j - 1] + CONSECUTIVE
-            } else {
-                NONE
-            };
-            let after_gap = if run > NONE {
-                run - GAP * (j as i64 - 1)
-            } else {
-                NONE
-            };
+            let consecutive = if j >= 1 && prev[j - 1] > NONE { prev[j - 1] + CONSECUTIVE } else { NONE };
+            let after_gap = if run > NONE { run - GAP * (j as i64 - 1) } else { NONE };
             let best = consecutive.max(after_gap);
             if best > NONE {
                 cur[j] = best + here;

@@ -94,11 +94,7 @@ fn push_identifier(word: &[char], out: &mut Vec<String>) {
         if i - start >= 2 {
             out.push(lower(&word[start..i]));
         }
-        start = if i < word.len() && word[i] == '_' {
-            i + 1
-        } else {
-            i
-        };
+        start = if i < word.len() && word[i] == '_' { i + 1 } else { i };
     }
     // A single part equal to the whole identifier is not repeated.
     if out.len() == parts_at + 1 && whole_at < parts_at && out[parts_at] == out[whole_at] {

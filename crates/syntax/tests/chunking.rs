@@ -5,10 +5,7 @@ mod common;
 use grove_syntax::{analyze, chunk_text, ChunkLimits, FileSyntax, Lang, ParseOutcome, SymbolKind};
 
 fn no_merge() -> ChunkLimits {
-    ChunkLimits {
-        min_tokens: 0,
-        ..ChunkLimits::default()
-    }
+    ChunkLimits { min_tokens: 0, ..ChunkLimits::default() }
 }
 
 fn run(path: &str, src: &str, limits: &ChunkLimits) -> FileSyntax {
@@ -41,12 +38,7 @@ fn chunk_named<'a>(syntax: &FileSyntax, src: &'a str, symbol: &str) -> &'a str {
 #[test]
 fn doc_comments_and_attributes_stay_with_their_definition() {
     let cases: &[(&str, &str, &str, &str)] = &[
-        (
-            "a.rs",
-            "use x;\n\n/// Doc.\n#[inline]\nfn f() {}\n",
-            "f",
-            "/// Doc.\n#[inline]\nfn f() {}\n",
-        ),
+        ("a.rs", "use x;\n\n/// Doc.\n#[inline]\nfn f() {}\n", "f", "/// Doc.\n#[inline]\nfn f() {}\n"),
         (
             "a.py",
             "import x\n\n# Why.\n@cache\n@other(1)\ndef f():\n    pass\n",
@@ -59,18 +51,8 @@ fn doc_comments_and_attributes_stay_with_their_definition() {
             "f",
             "/**\n * JSDoc.\n */\nexport function f() {}\n",
         ),
-        (
-            "a.ts",
-            "let a = 1;\n/** Doc. */\nexport class C {}\n",
-            "C",
-            "/** Doc. */\nexport class C {}\n",
-        ),
-        (
-            "a.go",
-            "package p\n\n// F does.\n// More.\nfunc F() {}\n",
-            "F",
-            "// F does.\n// More.\nfunc F() {}\n",
-        ),
+        ("a.ts", "let a = 1;\n/** Doc. */\nexport class C {}\n", "C", "/** Doc. */\nexport class C {}\n"),
+        ("a.go", "package p\n\n// F does.\n// More.\nfunc F() {}\n", "F", "// F does.\n// More.\nfunc F() {}\n"),
         (
             "A.java",
             "class A {\n    int x;\n    /** Doc. */\n    @Override\n    void m() {}\n}\n",
@@ -95,15 +77,7 @@ fn doc_comments_and_attributes_stay_with_their_definition() {
         assert!(matches!(syntax.outcome, ParseOutcome::Parsed(_)), "{path}");
         // Java methods are split out of their class only when the class is too large.
         let syntax = if path.ends_with(".java") {
-            run(
-                path,
-                src,
-                &ChunkLimits {
-                    max_tokens: 26,
-                    min_tokens: 0,
-                    ..ChunkLimits::default()
-                },
-            )
+            run(path, src, &ChunkLimits { max_tokens: 26, min_tokens: 0, ..ChunkLimits::default() })
         } else {
             syntax
         };
@@ -120,22 +94,13 @@ fn comment_separated_by_a_blank_line_is_not_attached() {
     assert_eq!(syntax.chunks[0].symbol, None);
     let src = "x = 1 # trailing\n# Doc of f.\ndef f():\n    pass\n";
     let syntax = run("a.py", src, &no_merge());
-    assert_eq!(
-        chunk_named(&syntax, src, "f"),
-        "# Doc of f.\ndef f():\n    pass\n"
-    );
+    assert_eq!(chunk_named(&syntax, src, "f"), "# Doc of f.\ndef f():\n    pass\n");
 }
 
 #[test]
 fn tiny_siblings_merge_up_to_the_budget() {
-    let src: String = (0..40)
-        .map(|i| format!("fn f{i}() {{ g({i}); }}\n"))
-        .collect();
-    let limits = ChunkLimits {
-        max_tokens: 100,
-        min_tokens: 48,
-        ..ChunkLimits::default()
-    };
+    let src: String = (0..40).map(|i| format!("fn f{i}() {{ g({i}); }}\n")).collect();
+    let limits = ChunkLimits { max_tokens: 100, min_tokens: 48, ..ChunkLimits::default() };
     let syntax = run("m.rs", &src, &limits);
     assert_eq!(syntax.symbols.len(), 40);
     assert!(syntax.chunks.len() < 20, "{} chunks", syntax.chunks.len());
@@ -144,56 +109,29 @@ fn tiny_siblings_merge_up_to_the_budget() {
     assert!(syntax.chunks.iter().all(|c| c.symbol.is_none()));
 
     // Without merging, each function is its own chunk.
-    let syntax = run(
-        "m.rs",
-        &src,
-        &ChunkLimits {
-            min_tokens: 0,
-            ..limits
-        },
-    );
+    let syntax = run("m.rs", &src, &ChunkLimits { min_tokens: 0, ..limits });
     assert_eq!(syntax.chunks.len(), 40);
     assert_eq!(syntax.chunks[7].symbol.as_deref(), Some("f7"));
 }
 
 #[test]
 fn a_huge_function_is_split_into_line_windows_with_its_name() {
-    let mut src = String::from(
-        "use std::io;\n\n/// Big.\npub fn huge(x: u64) -> u64 {\n    let mut acc = 0;\n",
-    );
+    let mut src = String::from("use std::io;\n\n/// Big.\npub fn huge(x: u64) -> u64 {\n    let mut acc = 0;\n");
     for i in 0..400 {
         src.push_str(&format!("    acc += compute_value_{i}(x, {i});\n"));
     }
     src.push_str("    acc\n}\n\nfn small() {}\n");
     let limits = ChunkLimits::default();
     let syntax = run("big.rs", &src, &limits);
-    let huge: Vec<_> = syntax
-        .chunks
-        .iter()
-        .filter(|c| c.symbol.as_deref() == Some("huge"))
-        .collect();
+    let huge: Vec<_> = syntax.chunks.iter().filter(|c| c.symbol.as_deref() == Some("huge")).collect();
     assert!(huge.len() >= 20, "{} windows", huge.len());
-    assert_eq!(
-        huge[0].start_line, 3,
-        "the first window starts at the doc comment"
-    );
+    assert_eq!(huge[0].start_line, 3, "the first window starts at the doc comment");
     assert_eq!(huge.last().map(|c| c.end_line), Some(407));
     for pair in huge.windows(2) {
-        assert_eq!(
-            pair[0].end_line + 1,
-            pair[1].start_line,
-            "windows tile the function"
-        );
+        assert_eq!(pair[0].end_line + 1, pair[1].start_line, "windows tile the function");
     }
-    let symbol = syntax
-        .symbols
-        .iter()
-        .find(|s| s.name == "huge")
-        .expect("symbol");
-    assert_eq!(
-        (symbol.start_line, symbol.end_line, symbol.kind),
-        (4, 407, SymbolKind::Function)
-    );
+    let symbol = syntax.symbols.iter().find(|s| s.name == "huge").expect("symbol");
+    assert_eq!((symbol.start_line, symbol.end_line, symbol.kind), (4, 407, SymbolKind::Function));
 }
 
 #[cfg(feature = "lang-python")]
@@ -205,17 +143,9 @@ fn a_large_class_is_split_into_its_methods() {
             "    def method_{i}(self, value):\n        total = value * {i} + self.offset\n        for item in self.items:\n            total += item.weight * {i}\n        return total\n\n"
         ));
     }
-    let limits = ChunkLimits {
-        max_tokens: 128,
-        min_tokens: 0,
-        ..ChunkLimits::default()
-    };
+    let limits = ChunkLimits { max_tokens: 128, min_tokens: 0, ..ChunkLimits::default() };
     let syntax = run("big.py", &src, &limits);
-    let symbols: Vec<_> = syntax
-        .chunks
-        .iter()
-        .map(|c| c.symbol.as_deref().unwrap_or("-"))
-        .collect();
+    let symbols: Vec<_> = syntax.chunks.iter().map(|c| c.symbol.as_deref().unwrap_or("-")).collect();
     assert_eq!(symbols[0], "Big", "the class header and its attributes");
     assert_eq!(
         &src[syntax.chunks[0].start_byte as usize..syntax.chunks[0].end_byte as usize],
@@ -225,10 +155,7 @@ fn a_large_class_is_split_into_its_methods() {
         assert_eq!(symbols[i + 1], format!("Big::method_{i}"));
     }
     let text = chunk_text(b"pkg/big.py", src.as_bytes(), &syntax.chunks[3]);
-    assert!(
-        text.starts_with("pkg/big.py :: Big::method_2\n    def method_2(self, value):\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("pkg/big.py :: Big::method_2\n    def method_2(self, value):\n"), "{text}");
 }
 
 #[test]
@@ -238,32 +165,14 @@ fn rust_impl_blocks_split_into_type_qualified_methods() {
         src.push_str(&format!("    fn m{i}(&self) -> u32 {{\n        self.values.iter().map(|v| v * {i}).sum::<u32>() + self.base\n    }}\n"));
     }
     src.push_str("}\n");
-    let limits = ChunkLimits {
-        max_tokens: 64,
-        min_tokens: 0,
-        ..ChunkLimits::default()
-    };
+    let limits = ChunkLimits { max_tokens: 64, min_tokens: 0, ..ChunkLimits::default() };
     let syntax = run("w.rs", &src, &limits);
-    let symbols: Vec<_> = syntax
-        .chunks
-        .iter()
-        .map(|c| c.symbol.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        symbols.first().map(String::as_str),
-        Some("impl fmt::Display for Wide")
-    );
+    let symbols: Vec<_> = syntax.chunks.iter().map(|c| c.symbol.clone().unwrap_or_default()).collect();
+    assert_eq!(symbols.first().map(String::as_str), Some("impl fmt::Display for Wide"));
     assert_eq!(symbols.get(1).map(String::as_str), Some("Wide::m0"));
-    assert_eq!(
-        symbols.last().map(String::as_str),
-        Some("impl fmt::Display for Wide"),
-        "closing brace"
-    );
+    assert_eq!(symbols.last().map(String::as_str), Some("impl fmt::Display for Wide"), "closing brace");
     let m3 = syntax.symbols.iter().find(|s| s.name == "m3").expect("m3");
-    assert_eq!(
-        (m3.kind, m3.container.as_deref()),
-        (SymbolKind::Method, Some("Wide"))
-    );
+    assert_eq!((m3.kind, m3.container.as_deref()), (SymbolKind::Method, Some("Wide")));
 }
 
 #[cfg(feature = "lang-python")]
@@ -271,9 +180,7 @@ fn rust_impl_blocks_split_into_type_qualified_methods() {
 fn top_level_code_is_chunked_too() {
     let mut src = String::from("#!/usr/bin/env python3\nimport sys\n\n");
     for i in 0..200 {
-        src.push_str(&format!(
-            "print(sys.argv[{i}] if len(sys.argv) > {i} else 'missing {i}')\n"
-        ));
+        src.push_str(&format!("print(sys.argv[{i}] if len(sys.argv) > {i} else 'missing {i}')\n"));
     }
     let syntax = run("script.py", &src, &ChunkLimits::default());
     assert!(syntax.chunks.len() > 10);
@@ -282,22 +189,12 @@ fn top_level_code_is_chunked_too() {
 
 #[test]
 fn unknown_files_get_overlapping_line_windows() {
-    let src: String = (1..=100)
-        .map(|i| format!("line {i} of the notes\n"))
-        .collect();
-    let limits = ChunkLimits {
-        window_lines: 30,
-        overlap_lines: 5,
-        ..ChunkLimits::default()
-    };
+    let src: String = (1..=100).map(|i| format!("line {i} of the notes\n")).collect();
+    let limits = ChunkLimits { window_lines: 30, overlap_lines: 5, ..ChunkLimits::default() };
     let syntax = run("NOTES.txt", &src, &limits);
     assert_eq!(syntax.outcome, ParseOutcome::PlainText);
     assert!(syntax.symbols.is_empty());
-    let ranges: Vec<_> = syntax
-        .chunks
-        .iter()
-        .map(|c| (c.start_line, c.end_line))
-        .collect();
+    let ranges: Vec<_> = syntax.chunks.iter().map(|c| (c.start_line, c.end_line)).collect();
     assert_eq!(ranges, vec![(1, 30), (26, 55), (51, 80), (76, 100)]);
 }
 
@@ -320,29 +217,16 @@ fn files_over_a_mebibyte_are_not_parsed() {
 
 #[test]
 fn a_very_long_line_is_cut_within_the_budget() {
-    let src = format!(
-        "const DATA: &[u8] = &[{}];\n",
-        (0..5000)
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let src = format!("const DATA: &[u8] = &[{}];\n", (0..5000).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
     let syntax = run("data.rs", &src, &ChunkLimits::default());
     assert!(syntax.chunks.len() > 20);
-    assert!(syntax
-        .chunks
-        .iter()
-        .all(|c| c.start_line == 1 && c.end_line == 1));
-    assert!(syntax
-        .chunks
-        .iter()
-        .all(|c| c.symbol.as_deref() == Some("DATA")));
+    assert!(syntax.chunks.iter().all(|c| c.start_line == 1 && c.end_line == 1));
+    assert!(syntax.chunks.iter().all(|c| c.symbol.as_deref() == Some("DATA")));
 }
 
 #[test]
 fn non_utf8_content_is_parsed_and_reported_lossily() {
-    let mut src =
-        b"/// Caf\xe9 doc.\nfn caf\xe9() {}\nfn ok() { let s = \"\xff\xfe\"; }\n".to_vec();
+    let mut src = b"/// Caf\xe9 doc.\nfn caf\xe9() {}\nfn ok() { let s = \"\xff\xfe\"; }\n".to_vec();
     src.extend_from_slice(b"fn last() {}\n");
     let syntax = analyze(b"latin1.rs", &src, &no_merge());
     common::check_invariants(b"latin1.rs", &src, &no_merge(), &syntax);
@@ -368,46 +252,24 @@ fn disabled_or_unknown_languages_report_why() {
 fn chunk_text_has_a_header_line() {
     let src = b"fn f() {}\n";
     let syntax = analyze(b"src/lib.rs", src, &ChunkLimits::default());
-    assert_eq!(
-        chunk_text(b"src/lib.rs", src, &syntax.chunks[0]),
-        "src/lib.rs :: f\nfn f() {}\n"
-    );
+    assert_eq!(chunk_text(b"src/lib.rs", src, &syntax.chunks[0]), "src/lib.rs :: f\nfn f() {}\n");
     let mut anonymous = syntax.chunks[0].clone();
     anonymous.symbol = None;
-    assert_eq!(
-        chunk_text(b"src/lib.rs", src, &anonymous),
-        "src/lib.rs\nfn f() {}\n"
-    );
+    assert_eq!(chunk_text(b"src/lib.rs", src, &anonymous), "src/lib.rs\nfn f() {}\n");
     anonymous.end_byte = 1000;
-    assert_eq!(
-        chunk_text(b"src/lib.rs", src, &anonymous),
-        "src/lib.rs\n",
-        "out of range: header only"
-    );
+    assert_eq!(chunk_text(b"src/lib.rs", src, &anonymous), "src/lib.rs\n", "out of range: header only");
 }
 
 #[test]
 fn tiny_budgets_still_terminate_and_cover_everything() {
-    let src = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/shapes.rs"
-    ))
-    .expect("fixture");
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/shapes.rs")).expect("fixture");
     for max_tokens in [1, 2, 5, 17] {
-        let limits = ChunkLimits {
-            max_tokens,
-            min_tokens: 3,
-            window_lines: 2,
-            overlap_lines: 1,
-        };
+        let limits = ChunkLimits { max_tokens, min_tokens: 3, window_lines: 2, overlap_lines: 1 };
         let syntax = analyze(b"s.rs", src.as_bytes(), &limits);
         assert!(!syntax.chunks.is_empty());
         // The header alone exceeds these budgets, so only coverage is checked.
-        let covered: usize = syntax
-            .chunks
-            .iter()
-            .map(|c| (c.end_byte - c.start_byte) as usize)
-            .sum();
+        let covered: usize = syntax.chunks.iter().map(|c| (c.end_byte - c.start_byte) as usize).sum();
         assert!(covered >= src.bytes().filter(|b| !b.is_ascii_whitespace()).count());
     }
 }
@@ -415,19 +277,11 @@ fn tiny_budgets_still_terminate_and_cover_everything() {
 #[test]
 fn languages_whose_feature_is_off_fall_back_to_windows() {
     let src = "x = 1\n";
-    for path in [
-        "a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp",
-    ] {
+    for path in ["a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp"] {
         let lang = Lang::from_path(path.as_bytes()).expect("known extension");
         let syntax = run(path, src, &ChunkLimits::default());
         if lang.compiled_in() {
-            assert!(
-                matches!(
-                    syntax.outcome,
-                    ParseOutcome::Parsed(_) | ParseOutcome::Failed(_)
-                ),
-                "{path}"
-            );
+            assert!(matches!(syntax.outcome, ParseOutcome::Parsed(_) | ParseOutcome::Failed(_)), "{path}");
         } else {
             assert_eq!(syntax.outcome, ParseOutcome::NotCompiledIn(lang));
             assert_eq!(syntax.chunks.len(), 1);

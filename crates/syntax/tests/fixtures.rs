@@ -24,21 +24,13 @@ fn render(syntax: &grove_syntax::FileSyntax) -> String {
         );
     }
     for c in &syntax.chunks {
-        let _ = writeln!(
-            out,
-            "chunk lines {}-{} {}",
-            c.start_line,
-            c.end_line,
-            c.symbol.as_deref().unwrap_or("-")
-        );
+        let _ = writeln!(out, "chunk lines {}-{} {}", c.start_line, c.end_line, c.symbol.as_deref().unwrap_or("-"));
     }
     out
 }
 
 fn check(file: &str, lang: Lang) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file);
     let content = std::fs::read(&path).expect("fixture exists");
     let limits = ChunkLimits::default();
     let syntax = analyze(file.as_bytes(), &content, &limits);
@@ -50,12 +42,8 @@ fn check(file: &str, lang: Lang) {
         std::fs::write(&expected_path, &actual).expect("write expectation");
         return;
     }
-    let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with GROVE_BLESS=1 to create it)",
-            expected_path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&expected_path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with GROVE_BLESS=1 to create it)", expected_path.display()));
     assert_eq!(actual, expected, "{file}: symbols or chunks changed");
 }
 

@@ -7,9 +7,7 @@ mod common;
 use grove_syntax::{analyze, lexical_tokens, symbol_match_score, ChunkLimits};
 use proptest::prelude::*;
 
-const PATHS: [&str; 10] = [
-    "a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp", "a.txt",
-];
+const PATHS: [&str; 10] = ["a.rs", "a.py", "a.js", "a.ts", "a.tsx", "a.go", "A.java", "a.c", "a.cpp", "a.txt"];
 
 const FIXTURES: [&str; 9] = [
     "shapes.rs",
@@ -24,11 +22,7 @@ const FIXTURES: [&str; 9] = [
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
 }
 
 fn limits() -> impl Strategy<Value = ChunkLimits> {

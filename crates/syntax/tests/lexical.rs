@@ -1,8 +1,6 @@
 //! Languages, kinds, token estimates, lexical tokens and symbol ranking.
 
-use grove_syntax::{
-    check_query, estimate_tokens, lexical_tokens, symbol_match_score, Lang, MatchKind, SymbolKind,
-};
+use grove_syntax::{check_query, estimate_tokens, lexical_tokens, symbol_match_score, Lang, MatchKind, SymbolKind};
 
 #[test]
 fn queries_compile_against_their_grammars() {
@@ -54,10 +52,7 @@ fn codes_round_trip_and_are_stable() {
         assert_eq!(SymbolKind::from_code(kind.code()), Some(kind));
         assert_eq!(SymbolKind::parse(kind.as_str()), Some(kind));
     }
-    assert_eq!(
-        (SymbolKind::Function.code(), SymbolKind::Macro.code()),
-        (1, 17)
-    );
+    assert_eq!((SymbolKind::Function.code(), SymbolKind::Macro.code()), (1, 17));
     assert_eq!(SymbolKind::from_code(200), None);
 }
 
@@ -74,9 +69,7 @@ fn token_estimate_rule() {
     // Sub-additive: no split makes the parts cheaper than the whole.
     let text = b"let value = compute_something(alpha, beta) + 42;";
     for cut in 0..=text.len() {
-        assert!(
-            estimate_tokens(&text[..cut]) + estimate_tokens(&text[cut..]) >= estimate_tokens(text)
-        );
+        assert!(estimate_tokens(&text[..cut]) + estimate_tokens(&text[cut..]) >= estimate_tokens(text));
     }
 }
 
@@ -88,21 +81,12 @@ fn tokens(text: &str) -> Vec<String> {
 
 #[test]
 fn lexical_tokens_split_identifiers() {
-    assert_eq!(
-        tokens("parseHTTPResponse_v2"),
-        ["parsehttpresponse_v2", "parse", "http", "response", "v2"]
-    );
-    assert_eq!(
-        tokens("snake_case_name"),
-        ["snake_case_name", "snake", "case", "name"]
-    );
+    assert_eq!(tokens("parseHTTPResponse_v2"), ["parsehttpresponse_v2", "parse", "http", "response", "v2"]);
+    assert_eq!(tokens("snake_case_name"), ["snake_case_name", "snake", "case", "name"]);
     assert_eq!(tokens("PascalCase"), ["pascalcase", "pascal", "case"]);
     assert_eq!(tokens("kebab-case-name"), ["kebab", "case", "name"]);
     assert_eq!(tokens("getX"), ["getx", "get"]);
-    assert_eq!(
-        tokens("utf8Decode md5Hash"),
-        ["utf8decode", "utf8", "decode", "md5hash", "md5", "hash"]
-    );
+    assert_eq!(tokens("utf8Decode md5Hash"), ["utf8decode", "utf8", "decode", "md5hash", "md5", "hash"]);
     assert_eq!(tokens("IOError"), ["ioerror", "io", "error"]);
     assert_eq!(tokens("foo"), ["foo"]);
     assert_eq!(tokens("a b c = 1;"), Vec::<String>::new());
@@ -123,18 +107,9 @@ fn score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
 fn symbol_matching_kinds() {
     assert_eq!(score("parse", "parse").map(|s| s.0), Some(MatchKind::Exact));
     assert_eq!(score("Parse", "parse").map(|s| s.0), Some(MatchKind::Exact));
-    assert_eq!(
-        score("parse", "parse_expr").map(|s| s.0),
-        Some(MatchKind::Prefix)
-    );
-    assert_eq!(
-        score("PARSE", "parse_expr").map(|s| s.0),
-        Some(MatchKind::Prefix)
-    );
-    assert_eq!(
-        score("pe", "parse_expr").map(|s| s.0),
-        Some(MatchKind::Fuzzy)
-    );
+    assert_eq!(score("parse", "parse_expr").map(|s| s.0), Some(MatchKind::Prefix));
+    assert_eq!(score("PARSE", "parse_expr").map(|s| s.0), Some(MatchKind::Prefix));
+    assert_eq!(score("pe", "parse_expr").map(|s| s.0), Some(MatchKind::Fuzzy));
     assert_eq!(score("xyz", "parse_expr"), None);
     assert_eq!(score("parse_expression", "parse"), None);
     assert_eq!(score("", "parse"), None);
@@ -142,10 +117,7 @@ fn symbol_matching_kinds() {
 
 /// Names sorted best first for `query`.
 fn ranked<'a>(query: &str, names: &[&'a str]) -> Vec<&'a str> {
-    let mut scored: Vec<_> = names
-        .iter()
-        .filter_map(|&n| score(query, n).map(|s| (s.1, n)))
-        .collect();
+    let mut scored: Vec<_> = names.iter().filter_map(|&n| score(query, n).map(|s| (s.1, n))).collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().map(|(_, n)| n).collect()
 }
@@ -153,57 +125,19 @@ fn ranked<'a>(query: &str, names: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn symbol_matching_order() {
     assert_eq!(
-        ranked(
-            "parse",
-            &[
-                "parser_state",
-                "Parse",
-                "parse",
-                "parse_expr",
-                "reparse",
-                "p_a_r_s_e"
-            ]
-        ),
-        [
-            "parse",
-            "Parse",
-            "parse_expr",
-            "parser_state",
-            "reparse",
-            "p_a_r_s_e"
-        ]
+        ranked("parse", &["parser_state", "Parse", "parse", "parse_expr", "reparse", "p_a_r_s_e"]),
+        ["parse", "Parse", "parse_expr", "parser_state", "reparse", "p_a_r_s_e"]
     );
     // Case-sensitive prefix before case-insensitive, shorter first.
-    assert_eq!(
-        ranked("Parse", &["parser", "ParseError", "Parser"]),
-        ["Parser", "ParseError", "parser"]
-    );
+    assert_eq!(ranked("Parse", &["parser", "ParseError", "Parser"]), ["Parser", "ParseError", "parser"]);
     // Fuzzy: word starts and camel humps beat scattered letters.
+    assert_eq!(ranked("fb", &["fooBar", "foo_bar", "fabric", "offbeat"]), ["fooBar", "foo_bar", "fabric", "offbeat"]);
     assert_eq!(
-        ranked("fb", &["fooBar", "foo_bar", "fabric", "offbeat"]),
-        ["fooBar", "foo_bar", "fabric", "offbeat"]
-    );
-    assert_eq!(
-        ranked(
-            "hsr",
-            &[
-                "handle_server_request",
-                "HttpServerRequest",
-                "hashset_remove_all",
-                "shrink"
-            ]
-        ),
-        [
-            "HttpServerRequest",
-            "handle_server_request",
-            "hashset_remove_all"
-        ]
+        ranked("hsr", &["handle_server_request", "HttpServerRequest", "hashset_remove_all", "shrink"]),
+        ["HttpServerRequest", "handle_server_request", "hashset_remove_all"]
     );
     // A contiguous run beats the same letters spread out.
-    assert_eq!(
-        ranked("expr", &["parse_expr", "exp_report"]),
-        ["parse_expr", "exp_report"]
-    );
+    assert_eq!(ranked("expr", &["parse_expr", "exp_report"]), ["parse_expr", "exp_report"]);
     // Every exact beats every prefix beats every fuzzy.
     let exact = score("ab", "AB").expect("exact").1;
     let prefix = score("ab", "abc").expect("prefix").1;

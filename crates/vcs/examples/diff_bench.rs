@@ -22,11 +22,7 @@ fn main() {
 
     let t = Instant::now();
     let anc = repo.ancestors(head.oid, 1000).unwrap();
-    println!(
-        "ancestors(1000): {} commits in {:?}",
-        anc.len(),
-        t.elapsed()
-    );
+    println!("ancestors(1000): {} commits in {:?}", anc.len(), t.elapsed());
 
     // First-parent chain.
     let mut chain = vec![head];
@@ -59,23 +55,14 @@ fn main() {
     if let Some(far) = chain.last() {
         let t = Instant::now();
         let d = repo.diff_trees(far.tree, head.tree).unwrap();
-        println!(
-            "diff_trees {rev}~{} -> {rev}: {} changes in {:?}",
-            chain.len() - 1,
-            d.len(),
-            t.elapsed()
-        );
+        println!("diff_trees {rev}~{} -> {rev}: {} changes in {:?}", chain.len() - 1, d.len(), t.elapsed());
     }
 
     if repo.work_dir().is_some() {
         for i in 0..5 {
             let t = Instant::now();
             let wc = repo.worktree_changes().unwrap();
-            println!(
-                "worktree_changes #{i}: {} changes in {:?}",
-                wc.changes.len(),
-                t.elapsed()
-            );
+            println!("worktree_changes #{i}: {} changes in {:?}", wc.changes.len(), t.elapsed());
             if i == 0 {
                 for c in wc.changes.iter().take(10) {
                     println!("  {:?}", String::from_utf8_lossy(c.path()));

@@ -29,21 +29,13 @@ fn main() {
     for i in 0..3 {
         let t = Instant::now();
         let entries = repo.tree_entries(commit.tree).unwrap();
-        println!(
-            "tree_entries #{i}: {} files in {:?}",
-            entries.len(),
-            t.elapsed()
-        );
+        println!("tree_entries #{i}: {} files in {:?}", entries.len(), t.elapsed());
     }
     let entries = repo.tree_entries(commit.tree).unwrap();
 
     let t = Instant::now();
     let tags = repo.refs_matching(RefKind::Tag, "*").unwrap();
-    println!(
-        "refs_matching(Tag, *): {} tags in {:?}",
-        tags.len(),
-        t.elapsed()
-    );
+    println!("refs_matching(Tag, *): {} tags in {:?}", tags.len(), t.elapsed());
 
     let t = Instant::now();
     for _ in 0..1000 {
@@ -57,12 +49,7 @@ fn main() {
     for e in &entries {
         total += local.blob_size(e.oid).unwrap();
     }
-    println!(
-        "blob_size x{}: {:?} ({} bytes)",
-        entries.len(),
-        t.elapsed(),
-        total
-    );
+    println!("blob_size x{}: {:?} ({} bytes)", entries.len(), t.elapsed(), total);
 
     let t = Instant::now();
     let mut buf = Vec::new();

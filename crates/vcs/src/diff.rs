@@ -46,12 +46,7 @@ impl<'a> Cursor<'a> {
                 String::from_utf8_lossy(prefix)
             )));
         };
-        let entry = Entry {
-            name: &self.data[name],
-            mode,
-            oid: GitOid(oid),
-            is_tree: mode & 0o170000 == 0o040000,
-        };
+        let entry = Entry { name: &self.data[name], mode, oid: GitOid(oid), is_tree: mode & 0o170000 == 0o040000 };
         Ok(Some((entry, next)))
     }
 }
@@ -76,21 +71,12 @@ fn tree_order(a: &Entry, b: &Entry) -> Ordering {
     end(a).cmp(&end(b))
 }
 
-pub(crate) fn diff_trees(
-    repo: &gix::Repository,
-    from: GitOid,
-    to: GitOid,
-) -> Result<Vec<TreeChange>, VcsError> {
+pub(crate) fn diff_trees(repo: &gix::Repository, from: GitOid, to: GitOid) -> Result<Vec<TreeChange>, VcsError> {
     let mut out = Vec::new();
     if from == to {
         return Ok(out);
     }
-    let mut pending = vec![Pending {
-        prefix: Vec::new(),
-        from: Some(from),
-        to: Some(to),
-        depth: 0,
-    }];
+    let mut pending = vec![Pending { prefix: Vec::new(), from: Some(from), to: Some(to), depth: 0 }];
     let (mut from_buf, mut to_buf) = (Vec::new(), Vec::new());
     let mut path = Vec::new();
     while let Some(p) = pending.pop() {
@@ -110,25 +96,14 @@ pub(crate) fn diff_trees(
         };
         load(p.from, &mut from_buf)?;
         load(p.to, &mut to_buf)?;
-        let mut a = Cursor {
-            data: &from_buf,
-            pos: 0,
-        };
-        let mut b = Cursor {
-            data: &to_buf,
-            pos: 0,
-        };
+        let mut a = Cursor { data: &from_buf, pos: 0 };
+        let mut b = Cursor { data: &to_buf, pos: 0 };
         let mut child = |name: &[u8], from: Option<GitOid>, to: Option<GitOid>| {
             let mut prefix = Vec::with_capacity(p.prefix.len() + name.len() + 1);
             prefix.extend_from_slice(&p.prefix);
             prefix.extend_from_slice(name);
             prefix.push(b'/');
-            pending.push(Pending {
-                prefix,
-                from,
-                to,
-                depth: p.depth + 1,
-            });
+            pending.push(Pending { prefix, from, to, depth: p.depth + 1 });
         };
         loop {
             let ea = a.peek(&p.prefix, from)?;
@@ -170,8 +145,7 @@ pub(crate) fn diff_trees(
                     }
                 }
                 Ordering::Equal => {
-                    let ((x, next_a), (y, next_b)) =
-                        (ea.expect("Equal: old"), eb.expect("Equal: new"));
+                    let ((x, next_a), (y, next_b)) = (ea.expect("Equal: old"), eb.expect("Equal: new"));
                     a.pos = next_a;
                     b.pos = next_b;
                     if x.oid == y.oid && x.mode == y.mode {
@@ -185,11 +159,7 @@ pub(crate) fn diff_trees(
                         }
                         (Kind::Entry(old), Kind::Entry(new)) if x.oid != y.oid || old != new => {
                             set_path(&mut path, y.name);
-                            out.push(TreeChange::Modified {
-                                path: path.clone(),
-                                oid: y.oid,
-                                mode: new,
-                            });
+                            out.push(TreeChange::Modified { path: path.clone(), oid: y.oid, mode: new });
                         }
                         (Kind::Entry(_), Kind::Gitlink) => {
                             set_path(&mut path, x.name);
@@ -213,11 +183,7 @@ pub(crate) fn diff_trees(
 }
 
 fn added(path: &[u8], oid: GitOid, mode: EntryMode) -> TreeChange {
-    TreeChange::Added {
-        path: path.to_vec(),
-        oid,
-        mode,
-    }
+    TreeChange::Added { path: path.to_vec(), oid, mode }
 }
 
 #[cfg(test)]
@@ -225,12 +191,7 @@ mod tests {
     use super::*;
 
     fn e(name: &str, is_tree: bool) -> Entry<'_> {
-        Entry {
-            name: name.as_bytes(),
-            mode: if is_tree { 0o040000 } else { 0o100644 },
-            oid: GitOid::NULL,
-            is_tree,
-        }
+        Entry { name: name.as_bytes(), mode: if is_tree { 0o040000 } else { 0o100644 }, oid: GitOid::NULL, is_tree }
     }
 
     #[test]

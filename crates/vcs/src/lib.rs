@@ -44,12 +44,12 @@ const MAX_TREE_DEPTH: usize = 2048;
 const MAX_PEEL_DEPTH: usize = 64;
 
 const EMPTY_TREE: [u8; 20] = [
-    0x4b, 0x82, 0x5d, 0xc6, 0x42, 0xcb, 0x6e, 0xb9, 0xa0, 0x60, 0xe5, 0x4b, 0xf8, 0xd6, 0x92, 0x88,
-    0xfb, 0xee, 0x49, 0x04,
+    0x4b, 0x82, 0x5d, 0xc6, 0x42, 0xcb, 0x6e, 0xb9, 0xa0, 0x60, 0xe5, 0x4b, 0xf8, 0xd6, 0x92, 0x88, 0xfb, 0xee, 0x49,
+    0x04,
 ];
 const EMPTY_BLOB: [u8; 20] = [
-    0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b, 0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2,
-    0xe4, 0x8c, 0x53, 0x91,
+    0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b, 0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2, 0xe4, 0x8c, 0x53,
+    0x91,
 ];
 
 /// A commit and its root tree.
@@ -108,28 +108,18 @@ pub enum VcsError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TreeChange {
     /// A file that only the new tree has (also: a gitlink or a directory became a file).
-    Added {
-        path: Vec<u8>,
-        oid: GitOid,
-        mode: EntryMode,
-    },
+    Added { path: Vec<u8>, oid: GitOid, mode: EntryMode },
     /// A file that only the old tree has (also: a file became a gitlink or a directory).
     Deleted { path: Vec<u8> },
     /// A file in both trees whose content and/or mode changed: the new oid and mode.
-    Modified {
-        path: Vec<u8>,
-        oid: GitOid,
-        mode: EntryMode,
-    },
+    Modified { path: Vec<u8>, oid: GitOid, mode: EntryMode },
 }
 
 impl TreeChange {
     /// The full '/'-separated path of the changed file.
     pub fn path(&self) -> &[u8] {
         match self {
-            TreeChange::Added { path, .. }
-            | TreeChange::Deleted { path }
-            | TreeChange::Modified { path, .. } => path,
+            TreeChange::Added { path, .. } | TreeChange::Deleted { path } | TreeChange::Modified { path, .. } => path,
         }
     }
 }
@@ -148,12 +138,7 @@ pub struct WorktreeChanges {
 pub enum WorktreeChange {
     /// New or modified relative to HEAD (tracked-modified or untracked), with its bytes as
     /// they are on disk (a symlink: its target) and their git blob id.
-    Upsert {
-        path: Vec<u8>,
-        mode: EntryMode,
-        oid: GitOid,
-        content: Vec<u8>,
-    },
+    Upsert { path: Vec<u8>, mode: EntryMode, oid: GitOid, content: Vec<u8> },
     /// In HEAD's tree, absent from the working tree (or no longer a file there).
     Deleted { path: Vec<u8> },
 }
@@ -191,18 +176,13 @@ fn _assert_thread_safety() {
 
 impl fmt::Debug for Repo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Repo")
-            .field("git_dir", &self.git_dir())
-            .field("work_dir", &self.work_dir())
-            .finish()
+        f.debug_struct("Repo").field("git_dir", &self.git_dir()).field("work_dir", &self.work_dir()).finish()
     }
 }
 
 impl fmt::Debug for LocalRepo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalRepo")
-            .field("git_dir", &self.repo.git_dir())
-            .finish()
+        f.debug_struct("LocalRepo").field("git_dir", &self.repo.git_dir()).finish()
     }
 }
 
@@ -215,8 +195,8 @@ impl Repo {
     pub fn discover(start: &Path) -> Result<Repo, VcsError> {
         let abs = std::path::absolute(start)
             .map_err(|e| VcsError::Git(format!("cannot resolve path {}: {e}", start.display())))?;
-        let meta = std::fs::metadata(&abs)
-            .map_err(|e| VcsError::Git(format!("cannot access {}: {e}", abs.display())))?;
+        let meta =
+            std::fs::metadata(&abs).map_err(|e| VcsError::Git(format!("cannot access {}: {e}", abs.display())))?;
         // A file: start from the directory holding it.
         let dir = match abs.parent() {
             Some(parent) if !meta.is_dir() => parent,
@@ -230,19 +210,12 @@ impl Repo {
                     | E::NoGitRepositoryWithinCeiling { .. }
                     | E::NoGitRepositoryWithinFs { .. },
                 ) => VcsError::NotARepository { path: abs.clone() },
-                _ => VcsError::Git(format!(
-                    "cannot open repository at {}: {}",
-                    abs.display(),
-                    err_msg(&e)
-                )),
+                _ => VcsError::Git(format!("cannot open repository at {}: {}", abs.display(), err_msg(&e))),
             }
         })?;
         let mut shared = inner.to_thread_local();
         shared.object_cache_size(TREE_OBJECT_CACHE_BYTES);
-        Ok(Repo {
-            inner,
-            shared: Mutex::new(shared),
-        })
+        Ok(Repo { inner, shared: Mutex::new(shared) })
     }
 
     /// The git directory (`.git`, `.git/worktrees/NAME`, or the bare repository itself).
@@ -290,9 +263,7 @@ impl Repo {
             let mut buf = Vec::new();
             match peel_to_commit(repo, id, &mut buf) {
                 Ok(Some(commit)) => Ok(commit),
-                Ok(None) => Err(VcsError::NotACommit {
-                    rev: rev.to_owned(),
-                }),
+                Ok(None) => Err(VcsError::NotACommit { rev: rev.to_owned() }),
                 Err(PeelError::Missing(oid)) => Err(VcsError::UnknownRevision {
                     rev: rev.to_owned(),
                     reason: format!("object {oid} does not exist"),
@@ -412,19 +383,13 @@ impl LocalRepo {
         match self.repo.try_find_header(id) {
             Ok(Some(h)) => {
                 if h.kind() != gix::object::Kind::Blob {
-                    return Err(VcsError::Git(format!(
-                        "object {oid} is a {}, not a blob",
-                        h.kind()
-                    )));
+                    return Err(VcsError::Git(format!("object {oid} is a {}, not a blob", h.kind())));
                 }
                 Ok(h.size())
             }
             Ok(None) if oid.0 == EMPTY_BLOB => Ok(0),
             Ok(None) => Err(VcsError::Git(format!("blob {oid} does not exist"))),
-            Err(e) => Err(VcsError::Git(format!(
-                "cannot read blob {oid}: {}",
-                err_msg(&e)
-            ))),
+            Err(e) => Err(VcsError::Git(format!("cannot read blob {oid}: {}", err_msg(&e)))),
         }
     }
 
@@ -516,18 +481,10 @@ fn read_commit_parents(
     let data = match repo.objects.try_find(&to_gix(oid), buf) {
         Ok(Some(data)) => data,
         Ok(None) => return Err(VcsError::Git(format!("commit {oid} does not exist"))),
-        Err(e) => {
-            return Err(VcsError::Git(format!(
-                "cannot read commit {oid}: {}",
-                err_msg(&e)
-            )))
-        }
+        Err(e) => return Err(VcsError::Git(format!("cannot read commit {oid}: {}", err_msg(&e)))),
     };
     if data.kind != gix::object::Kind::Commit {
-        return Err(VcsError::Git(format!(
-            "object {oid} is a {}, not a commit",
-            data.kind
-        )));
+        return Err(VcsError::Git(format!("object {oid} is a {}, not a commit", data.kind)));
     }
     let malformed = || VcsError::Git(format!("commit {oid} is malformed"));
     // `tree HEX\n` then zero or more `parent HEX\n`.
@@ -549,10 +506,7 @@ fn read_blob_with(repo: &gix::Repository, oid: GitOid, buf: &mut Vec<u8>) -> Res
         Ok(None) => None,
         Err(e) => {
             buf.clear();
-            return Err(VcsError::Git(format!(
-                "cannot read blob {oid}: {}",
-                err_msg(&e)
-            )));
+            return Err(VcsError::Git(format!("cannot read blob {oid}: {}", err_msg(&e))));
         }
     };
     match found {
@@ -562,9 +516,7 @@ fn read_blob_with(repo: &gix::Repository, oid: GitOid, buf: &mut Vec<u8>) -> Res
         }
         Some((kind, _, _)) => {
             buf.clear();
-            Err(VcsError::Git(format!(
-                "object {oid} is a {kind}, not a blob"
-            )))
+            Err(VcsError::Git(format!("object {oid} is a {kind}, not a blob")))
         }
         None if oid.0 == EMPTY_BLOB => {
             buf.clear();
@@ -620,19 +572,11 @@ fn err_msg(e: &gix::Error) -> String {
 /// The messages of a rev-parse error minus gix's parser-internal frames
 /// ("couldn't parse revision, input=...", "delegate.traverse(...) failed, ...").
 fn rev_parse_reason(e: &gix::Error) -> String {
-    const NOISE: &[&str] = &[
-        "couldn't parse revision",
-        "delegate.",
-        "unknown navigation",
-        "The ref partially named",
-    ];
+    const NOISE: &[&str] = &["couldn't parse revision", "delegate.", "unknown navigation", "The ref partially named"];
     let mut parts: Vec<String> = Vec::new();
     for err in e.iter_errors() {
         let s = err.to_string();
-        if !s.is_empty()
-            && !NOISE.iter().any(|n| s.starts_with(n))
-            && !parts.iter().any(|p| p.contains(&s))
-        {
+        if !s.is_empty() && !NOISE.iter().any(|n| s.starts_with(n)) && !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }
     }
@@ -651,18 +595,13 @@ fn unknown_revision(repo: &gix::Repository, rev: &str, reason: String) -> VcsErr
     let mentions_head = rev.starts_with("HEAD") || rev.starts_with('@');
     let reason = match repo.head() {
         Ok(head) if mentions_head && head.is_unborn() => {
-            let branch = head
-                .referent_name()
-                .map(|n| String::from_utf8_lossy(n.shorten()).into_owned())
-                .unwrap_or_default();
+            let branch =
+                head.referent_name().map(|n| String::from_utf8_lossy(n.shorten()).into_owned()).unwrap_or_default();
             format!("HEAD does not point to a commit yet (branch '{branch}' has no commits)")
         }
         _ => reason,
     };
-    VcsError::UnknownRevision {
-        rev: rev.to_owned(),
-        reason,
-    }
+    VcsError::UnknownRevision { rev: rev.to_owned(), reason }
 }
 
 enum PeelError {
@@ -677,40 +616,30 @@ fn peel_to_commit(
     buf: &mut Vec<u8>,
 ) -> Result<Option<Commit>, PeelError> {
     for _ in 0..MAX_PEEL_DEPTH {
-        let oid =
-            from_gix(&id).ok_or_else(|| PeelError::Other(format!("unsupported object id {id}")))?;
+        let oid = from_gix(&id).ok_or_else(|| PeelError::Other(format!("unsupported object id {id}")))?;
         if oid.0 == EMPTY_TREE {
             return Ok(None);
         }
         let data = match repo.objects.try_find(&id, buf) {
             Ok(Some(data)) => data,
             Ok(None) => return Err(PeelError::Missing(oid)),
-            Err(e) => {
-                return Err(PeelError::Other(format!(
-                    "cannot read object {oid}: {}",
-                    err_msg(&e)
-                )))
-            }
+            Err(e) => return Err(PeelError::Other(format!("cannot read object {oid}: {}", err_msg(&e)))),
         };
         match data.kind {
             gix::object::Kind::Commit => {
-                let tree = header_oid(data.data, b"tree ").ok_or_else(|| {
-                    PeelError::Other(format!("commit {oid} is malformed (no tree)"))
-                })?;
+                let tree = header_oid(data.data, b"tree ")
+                    .ok_or_else(|| PeelError::Other(format!("commit {oid} is malformed (no tree)")))?;
                 return Ok(Some(Commit { oid, tree }));
             }
             gix::object::Kind::Tag => {
-                let target = header_oid(data.data, b"object ").ok_or_else(|| {
-                    PeelError::Other(format!("tag {oid} is malformed (no object)"))
-                })?;
+                let target = header_oid(data.data, b"object ")
+                    .ok_or_else(|| PeelError::Other(format!("tag {oid} is malformed (no object)")))?;
                 id = to_gix(target);
             }
             gix::object::Kind::Tree | gix::object::Kind::Blob => return Ok(None),
         }
     }
-    Err(PeelError::Other(format!(
-        "tag chain longer than {MAX_PEEL_DEPTH} at {id}"
-    )))
+    Err(PeelError::Other(format!("tag chain longer than {MAX_PEEL_DEPTH} at {id}")))
 }
 
 /// Parse the first line of a commit (`tree HEX`) or tag (`object HEX`).
@@ -730,12 +659,7 @@ struct Frame {
 }
 
 /// Load tree `oid` into `buf` (exactly the tree's bytes).
-fn load_tree(
-    repo: &gix::Repository,
-    oid: GitOid,
-    path: &[u8],
-    buf: &mut Vec<u8>,
-) -> Result<(), VcsError> {
+fn load_tree(repo: &gix::Repository, oid: GitOid, path: &[u8], buf: &mut Vec<u8>) -> Result<(), VcsError> {
     let where_ = || {
         if path.is_empty() {
             String::new()
@@ -751,11 +675,7 @@ fn load_tree(
         Ok(Some(data)) => Some((data.kind, data.data.as_ptr() as usize, data.data.len())),
         Ok(None) => None,
         Err(e) => {
-            return Err(VcsError::Git(format!(
-                "cannot read tree {oid}{}: {}",
-                where_(),
-                err_msg(&e)
-            )));
+            return Err(VcsError::Git(format!("cannot read tree {oid}{}: {}", where_(), err_msg(&e))));
         }
     };
     match found {
@@ -763,14 +683,8 @@ fn load_tree(
             settle(buf, ptr, len);
             Ok(())
         }
-        Some((kind, _, _)) => Err(VcsError::Git(format!(
-            "object {oid}{} is a {kind}, not a tree",
-            where_()
-        ))),
-        None => Err(VcsError::Git(format!(
-            "tree {oid}{} does not exist",
-            where_()
-        ))),
+        Some((kind, _, _)) => Err(VcsError::Git(format!("object {oid}{} is a {kind}, not a tree", where_()))),
+        None => Err(VcsError::Git(format!("tree {oid}{} does not exist", where_()))),
     }
 }
 
@@ -817,11 +731,7 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
     let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut data = Vec::new();
     load_tree(repo, root, &path, &mut data)?;
-    let mut stack = vec![Frame {
-        data,
-        pos: 0,
-        prefix_len: 0,
-    }];
+    let mut stack = vec![Frame { data, pos: 0, prefix_len: 0 }];
     while let Some(top) = stack.last_mut() {
         if top.pos >= top.data.len() {
             if let Some(f) = stack.pop() {
@@ -841,11 +751,7 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
         path.truncate(top.prefix_len);
         path.extend_from_slice(&top.data[name]);
         match classify(mode) {
-            Kind::Entry(mode) => out.push(TreeEntry {
-                path: path.clone(),
-                oid: GitOid(oid),
-                mode,
-            }),
+            Kind::Entry(mode) => out.push(TreeEntry { path: path.clone(), oid: GitOid(oid), mode }),
             Kind::Gitlink => {}
             Kind::Tree => {
                 if stack.len() >= MAX_TREE_DEPTH {
@@ -857,11 +763,7 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
                 path.push(b'/');
                 let mut data = spare.pop().unwrap_or_default();
                 load_tree(repo, GitOid(oid), &path, &mut data)?;
-                stack.push(Frame {
-                    data,
-                    pos: 0,
-                    prefix_len: path.len(),
-                });
+                stack.push(Frame { data, pos: 0, prefix_len: path.len() });
             }
         }
     }
@@ -878,10 +780,7 @@ fn walk_tree(repo: &gix::Repository, root: GitOid) -> Result<Vec<TreeEntry>, Vcs
 /// an unclosed `[`, a trailing `\`, reversed ranges, POSIX classes like `[[:alpha:]]`
 /// and `\` inside `[...]`.
 fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, VcsError> {
-    let invalid = |reason: &str| VcsError::InvalidGlob {
-        glob: glob.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| VcsError::InvalidGlob { glob: glob.to_owned(), reason: reason.to_owned() };
     let mut out = String::with_capacity(glob.len() + 8);
     let mut chars = glob.chars().peekable();
     while let Some(c) = chars.next() {
@@ -919,9 +818,7 @@ fn compile_glob(glob: &str) -> Result<globset::GlobMatcher, VcsError> {
                         }
                         '\\' => return Err(invalid("'\\' inside [...] is not supported")),
                         '[' if chars.peek() == Some(&':') => {
-                            return Err(invalid(
-                                "character classes like [:alpha:] are not supported",
-                            ));
+                            return Err(invalid("character classes like [:alpha:] are not supported"));
                         }
                         k => out.push(k),
                     }
@@ -977,14 +874,8 @@ mod tests {
     fn classify_modes() {
         assert!(matches!(classify(0o100644), Kind::Entry(EntryMode::File)));
         assert!(matches!(classify(0o100664), Kind::Entry(EntryMode::File)));
-        assert!(matches!(
-            classify(0o100755),
-            Kind::Entry(EntryMode::Executable)
-        ));
-        assert!(matches!(
-            classify(0o120000),
-            Kind::Entry(EntryMode::Symlink)
-        ));
+        assert!(matches!(classify(0o100755), Kind::Entry(EntryMode::Executable)));
+        assert!(matches!(classify(0o120000), Kind::Entry(EntryMode::Symlink)));
         assert!(matches!(classify(0o040000), Kind::Tree));
         assert!(matches!(classify(0o160000), Kind::Gitlink));
     }

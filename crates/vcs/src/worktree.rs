@@ -35,15 +35,13 @@ use grove_base::{EntryMode, GitOid};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::{
-    err_msg, from_gix, git_err, peel_to_commit, read_blob_with, walk_tree, Commit, PeelError, Repo,
-    TreeEntry, VcsError, WorktreeChange, WorktreeChanges, MAX_TREE_DEPTH,
+    err_msg, from_gix, git_err, peel_to_commit, read_blob_with, walk_tree, Commit, PeelError, Repo, TreeEntry,
+    VcsError, WorktreeChange, WorktreeChanges, MAX_TREE_DEPTH,
 };
 
 pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges, VcsError> {
     let Some(workdir) = repo.workdir() else {
-        return Err(VcsError::NoWorkTree {
-            git_dir: repo.git_dir().to_owned(),
-        });
+        return Err(VcsError::NoWorkTree { git_dir: repo.git_dir().to_owned() });
     };
     let workdir = workdir.to_owned();
     let head = head_commit(repo)?;
@@ -65,11 +63,7 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
     let caps = repo.filesystem_options().map_err(git_err)?;
     let stat_options = repo.stat_options().map_err(git_err)?;
     let index = repo.index_or_empty().map_err(|e| {
-        VcsError::Git(format!(
-            "cannot read the git index {}: {}",
-            repo.index_path().display(),
-            err_msg(&e)
-        ))
+        VcsError::Git(format!("cannot read the git index {}: {}", repo.index_path().display(), err_msg(&e)))
     })?;
     let state: &gix::index::State = &index;
 
@@ -121,11 +115,7 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
             sparse_dir = Some(ipath);
             continue;
         }
-        items.push(Item {
-            path: ipath,
-            group: &entries[start..i],
-            head,
-        });
+        items.push(Item { path: ipath, group: &entries[start..i], head });
     }
 
     // The stat pass over tracked paths (like git's preload-index, on several threads
@@ -137,19 +127,13 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
         match verdict {
             Verdict::Unchanged => {}
             Verdict::Deleted => changes.push(WorktreeChange::Deleted { path }),
-            Verdict::Read {
-                meta,
-                mode_in_index,
-            } => changes.extend(probe.compare_read(path, &meta, mode_in_index, item.head)?),
+            Verdict::Read { meta, mode_in_index } => {
+                changes.extend(probe.compare_read(path, &meta, mode_in_index, item.head)?)
+            }
             Verdict::IndexBlob { oid, mode } => {
                 let mut content = Vec::new();
                 read_blob_with(repo, oid, &mut content)?;
-                changes.push(WorktreeChange::Upsert {
-                    path,
-                    mode,
-                    oid,
-                    content,
-                });
+                changes.push(WorktreeChange::Upsert { path, mode, oid, content });
             }
         }
     }
@@ -164,26 +148,20 @@ pub(crate) fn worktree_changes(repo: &gix::Repository) -> Result<WorktreeChanges
     let mut dirs = DirCache::default();
     for path in untracked {
         while let Some(f) = head_only.next_if(|f| f.path < path) {
-            changes.push(WorktreeChange::Deleted {
-                path: f.path.clone(),
-            });
+            changes.push(WorktreeChange::Deleted { path: f.path.clone() });
         }
         let head_file = head_only.next_if(|f| f.path == path);
         let Some(meta) = probe.lstat(&mut dirs, &path)? else {
             // Gone since the directory was read.
             if let Some(f) = head_file {
-                changes.push(WorktreeChange::Deleted {
-                    path: f.path.clone(),
-                });
+                changes.push(WorktreeChange::Deleted { path: f.path.clone() });
             }
             continue;
         };
         let change = probe.compare_read(path, &meta, None, head_file)?;
         changes.extend(change);
     }
-    changes.extend(head_only.map(|f| WorktreeChange::Deleted {
-        path: f.path.clone(),
-    }));
+    changes.extend(head_only.map(|f| WorktreeChange::Deleted { path: f.path.clone() }));
     changes.sort_unstable_by(|a, b| a.path().cmp(b.path()));
     Ok(WorktreeChanges { head, changes })
 }
@@ -197,9 +175,7 @@ fn head_commit(repo: &gix::Repository) -> Result<Option<Commit>, VcsError> {
     match peel_to_commit(repo, id.detach(), &mut buf) {
         Ok(Some(commit)) => Ok(Some(commit)),
         Ok(None) => Err(VcsError::Git(format!("HEAD ({id}) does not name a commit"))),
-        Err(PeelError::Missing(oid)) => Err(VcsError::Git(format!(
-            "HEAD points to {oid}, which does not exist"
-        ))),
+        Err(PeelError::Missing(oid)) => Err(VcsError::Git(format!("HEAD points to {oid}, which does not exist"))),
         Err(PeelError::Other(msg)) => Err(VcsError::Git(msg)),
     }
 }
@@ -217,18 +193,12 @@ fn index_mode(mode: Mode) -> Option<EntryMode> {
 }
 
 fn is_missing(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
 
 fn rel_path(path: &[u8]) -> Result<&Path, VcsError> {
     gix::path::from_byte_slice(path).map_err(|_| {
-        VcsError::Git(format!(
-            "path '{}' cannot be represented on this platform",
-            String::from_utf8_lossy(path)
-        ))
+        VcsError::Git(format!("path '{}' cannot be represented on this platform", String::from_utf8_lossy(path)))
     })
 }
 
@@ -250,10 +220,7 @@ enum Verdict {
     /// In HEAD, not a file of the work tree.
     Deleted,
     /// May differ from HEAD: read it and compare.
-    Read {
-        meta: Metadata,
-        mode_in_index: Option<EntryMode>,
-    },
+    Read { meta: Metadata, mode_in_index: Option<EntryMode> },
     /// skip-worktree or assume-unchanged, and the index's blob differs from HEAD's.
     IndexBlob { oid: GitOid, mode: EntryMode },
 }
@@ -302,17 +269,13 @@ impl Probe<'_> {
                 .map(|part| {
                     scope.spawn(move || {
                         let mut dirs = DirCache::default();
-                        part.iter()
-                            .map(|it| self.verdict(&mut dirs, it))
-                            .collect::<Result<Vec<_>, _>>()
+                        part.iter().map(|it| self.verdict(&mut dirs, it)).collect::<Result<Vec<_>, _>>()
                     })
                 })
                 .collect();
             let mut out = Vec::with_capacity(items.len());
             for w in workers {
-                let part = w
-                    .join()
-                    .map_err(|_| VcsError::Git("a work tree stat thread panicked".into()))??;
+                let part = w.join().map_err(|_| VcsError::Git("a work tree stat thread panicked".into()))??;
                 out.extend(part);
             }
             Ok(out)
@@ -321,11 +284,7 @@ impl Probe<'_> {
 
     fn verdict(&self, dirs: &mut DirCache, item: &Item) -> Result<Verdict, VcsError> {
         let Item { path, group, head } = *item;
-        let deleted = if head.is_some() {
-            Verdict::Deleted
-        } else {
-            Verdict::Unchanged
-        };
+        let deleted = if head.is_some() { Verdict::Deleted } else { Verdict::Unchanged };
         // A submodule is not a file of this work tree.
         if group.iter().any(|e| e.mode == Mode::COMMIT) {
             return Ok(deleted);
@@ -335,10 +294,7 @@ impl Probe<'_> {
         let mode_in_index = index_entry.and_then(|e| index_mode(e.mode));
 
         // git does not look at the work tree for these: the index is the truth.
-        if let Some(e) = stage0.filter(|e| {
-            e.flags
-                .intersects(Flags::SKIP_WORKTREE | Flags::ASSUME_VALID)
-        }) {
+        if let Some(e) = stage0.filter(|e| e.flags.intersects(Flags::SKIP_WORKTREE | Flags::ASSUME_VALID)) {
             let (Some(oid), Some(mode)) = (from_gix(&e.id), mode_in_index) else {
                 return Ok(deleted);
             };
@@ -366,10 +322,7 @@ impl Probe<'_> {
                 return Ok(Verdict::Unchanged);
             }
         }
-        Ok(Verdict::Read {
-            meta,
-            mode_in_index,
-        })
+        Ok(Verdict::Read { meta, mode_in_index })
     }
 
     /// Read the file at `path` (which `meta` describes), and compare it with HEAD's.
@@ -410,12 +363,7 @@ impl Probe<'_> {
         if head.is_some_and(|h| h.oid == oid && h.mode == mode) {
             return Ok(None);
         }
-        Ok(Some(WorktreeChange::Upsert {
-            path,
-            mode,
-            oid,
-            content,
-        }))
+        Ok(Some(WorktreeChange::Upsert { path, mode, oid, content }))
     }
 
     /// What git would record for this file: `None` if it is not a file or symlink.
@@ -431,11 +379,7 @@ impl Probe<'_> {
             return Some(EntryMode::Symlink);
         }
         if self.executable_bit {
-            Some(if meta.is_executable() {
-                EntryMode::Executable
-            } else {
-                EntryMode::File
-            })
+            Some(if meta.is_executable() { EntryMode::Executable } else { EntryMode::File })
         } else {
             Some(match in_index {
                 Some(EntryMode::Executable) => EntryMode::Executable,
@@ -506,37 +450,24 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(
-        repo: &gix::Repository,
-        workdir: &'a Path,
-        index: &'a gix::index::State,
-        ignore_case: bool,
-    ) -> Self {
+    fn new(repo: &gix::Repository, workdir: &'a Path, index: &'a gix::index::State, ignore_case: bool) -> Self {
         let mut base = Vec::new();
         let info_exclude = repo.common_dir().join("info").join("exclude");
         // An unset core.excludesFile means $XDG_CONFIG_HOME/git/ignore (or
         // ~/.config/git/ignore); an unusable value means none, as for git.
-        let excludes_file: Option<PathBuf> =
-            match repo.config_snapshot().trusted_path("core.excludesFile") {
-                Ok(Some(p)) => Some(p),
-                Ok(None) => gix::path::env::xdg_config("ignore", &mut |name| {
-                    std::env::var_os(name).filter(|v| !v.is_empty())
-                }),
-                Err(_) => None,
-            };
+        let excludes_file: Option<PathBuf> = match repo.config_snapshot().trusted_path("core.excludesFile") {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                gix::path::env::xdg_config("ignore", &mut |name| std::env::var_os(name).filter(|v| !v.is_empty()))
+            }
+            Err(_) => None,
+        };
         for file in std::iter::once(info_exclude).chain(excludes_file) {
             if let Some(gi) = load_ignore_file(workdir, &file, ignore_case) {
                 base.push(gi);
             }
         }
-        Walk {
-            workdir,
-            index,
-            ignore_case,
-            stack: Vec::new(),
-            base,
-            out: Vec::new(),
-        }
+        Walk { workdir, index, ignore_case, stack: Vec::new(), base, out: Vec::new() }
     }
 
     /// Walk directory `rel` ("" for the root, else with a trailing '/').
@@ -559,16 +490,10 @@ impl<'a> Walk<'a> {
         let mut names: Vec<(Vec<u8>, FileType)> = Vec::new();
         for entry in read {
             let entry = entry.map_err(|e| io_err("read directory", &abs, e))?;
-            let file_type = entry
-                .file_type()
-                .map_err(|e| io_err("stat", &entry.path(), e))?;
+            let file_type = entry.file_type().map_err(|e| io_err("stat", &entry.path(), e))?;
             let name = entry.file_name();
             let name = gix::path::os_str_into_bstr(&name).map_err(|_| {
-                VcsError::Git(format!(
-                    "file name {:?} in {} is not valid on this platform",
-                    name,
-                    abs.display()
-                ))
+                VcsError::Git(format!("file name {:?} in {} is not valid on this platform", name, abs.display()))
             })?;
             names.push((name.to_vec(), file_type));
         }
@@ -610,18 +535,13 @@ impl<'a> Walk<'a> {
     }
 
     fn is_submodule(&self, rel: &[u8]) -> bool {
-        let gitlink = self
-            .index
-            .entry_by_path(rel.as_bstr())
-            .is_some_and(|e| e.mode == Mode::COMMIT);
+        let gitlink = self.index.entry_by_path(rel.as_bstr()).is_some_and(|e| e.mode == Mode::COMMIT);
         // A sparse index's directory entry ("dir/"): outside the sparse checkout.
         gitlink
             || (self.index.is_sparse() && {
                 let mut dir = rel.to_vec();
                 dir.push(b'/');
-                self.index
-                    .entry_by_path(dir.as_bstr())
-                    .is_some_and(|e| e.mode == Mode::DIR)
+                self.index.entry_by_path(dir.as_bstr()).is_some_and(|e| e.mode == Mode::DIR)
             })
     }
 

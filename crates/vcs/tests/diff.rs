@@ -21,18 +21,7 @@ fn mode_of(mode: &str) -> Option<EntryMode> {
 
 /// `git diff-tree -r --no-renames -z A B`, gitlinks dropped, sorted by path.
 fn git_diff_tree(f: &Fixture, a: &str, b: &str) -> Vec<TreeChange> {
-    let out = git(
-        &f.home,
-        &f.work,
-        &[
-            b"diff-tree",
-            b"-r",
-            b"--no-renames",
-            b"-z",
-            a.as_bytes(),
-            b.as_bytes(),
-        ],
-    );
+    let out = git(&f.home, &f.work, &[b"diff-tree", b"-r", b"--no-renames", b"-z", a.as_bytes(), b.as_bytes()]);
     let mut fields = out.split(|&b| b == 0);
     let mut changes = Vec::new();
     while let Some(meta) = fields.next() {
@@ -42,22 +31,10 @@ fn git_diff_tree(f: &Fixture, a: &str, b: &str) -> Vec<TreeChange> {
         let path = fields.next().expect("path after meta").to_vec();
         let meta = std::str::from_utf8(meta).unwrap();
         let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
-        let (old, new, new_oid) = (
-            mode_of(parts[0]),
-            mode_of(parts[1]),
-            GitOid::from_hex(parts[3]).unwrap(),
-        );
+        let (old, new, new_oid) = (mode_of(parts[0]), mode_of(parts[1]), GitOid::from_hex(parts[3]).unwrap());
         match (old, new) {
-            (Some(_), Some(mode)) => changes.push(TreeChange::Modified {
-                path,
-                oid: new_oid,
-                mode,
-            }),
-            (None, Some(mode)) => changes.push(TreeChange::Added {
-                path,
-                oid: new_oid,
-                mode,
-            }),
+            (Some(_), Some(mode)) => changes.push(TreeChange::Modified { path, oid: new_oid, mode }),
+            (None, Some(mode)) => changes.push(TreeChange::Added { path, oid: new_oid, mode }),
             (Some(_), None) => changes.push(TreeChange::Deleted { path }),
             (None, None) => {}
         }
@@ -79,12 +56,7 @@ fn make_tree(f: &Fixture, files: &[Spec]) -> String {
         let oid = if *mode == "160000" {
             String::from_utf8(content.to_vec()).unwrap()
         } else {
-            let out = git_stdin(
-                &f.home,
-                &f.work,
-                &[b"hash-object", b"-w", b"--stdin", b"--no-filters"],
-                content,
-            );
+            let out = git_stdin(&f.home, &f.work, &[b"hash-object", b"-w", b"--stdin", b"--no-filters"], content);
             String::from_utf8(out).unwrap().trim().to_owned()
         };
         info.extend_from_slice(format!("{mode} {oid}\t").as_bytes());
@@ -95,11 +67,7 @@ fn make_tree(f: &Fixture, files: &[Spec]) -> String {
         let mut cmd = git_cmd(&f.home, &f.work, args);
         cmd.env("GIT_INDEX_FILE", &index);
         use std::io::Write;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "git {args:?}");
@@ -224,13 +192,8 @@ fn diff_trees_equals_git_diff_tree() {
     let mut kinds = HashSet::new();
     for a in &trees {
         for b in &trees {
-            let got = repo
-                .diff_trees(oid(a), oid(b))
-                .unwrap_or_else(|e| panic!("diff_trees {a} {b}: {e}"));
-            assert!(
-                got.windows(2).all(|w| w[0].path() < w[1].path()),
-                "sorted by path, one change per path: {got:?}"
-            );
+            let got = repo.diff_trees(oid(a), oid(b)).unwrap_or_else(|e| panic!("diff_trees {a} {b}: {e}"));
+            assert!(got.windows(2).all(|w| w[0].path() < w[1].path()), "sorted by path, one change per path: {got:?}");
             let expected = git_diff_tree(&f, a, b);
             assert_eq!(got, expected, "diff_trees {a} -> {b}");
             if a == b {
@@ -268,35 +231,19 @@ fn diff_trees_spot_checks() {
     let c = d(1, 2);
     assert_eq!(
         paths(&c),
-        [
-            "D a0",
-            "M link",
-            "A new/deep/dir/f.txt",
-            "A new/deep/g.txt",
-            "M script.sh",
-            "M src/lib.rs",
-            "A src/new.rs"
-        ]
+        ["D a0", "M link", "A new/deep/dir/f.txt", "A new/deep/g.txt", "M script.sh", "M src/lib.rs", "A src/new.rs"]
     );
     let link = c.iter().find(|c| c.path() == b"link").unwrap();
     let script = c.iter().find(|c| c.path() == b"script.sh").unwrap();
     let blob = |s: &[u8]| git_hash_object(&f.home, &f.work, s);
     assert_eq!(
         *link,
-        TreeChange::Modified {
-            path: b"link".to_vec(),
-            oid: blob(b"src/lib.rs"),
-            mode: EntryMode::File
-        },
+        TreeChange::Modified { path: b"link".to_vec(), oid: blob(b"src/lib.rs"), mode: EntryMode::File },
         "symlink -> file with the same blob"
     );
     assert_eq!(
         *script,
-        TreeChange::Modified {
-            path: b"script.sh".to_vec(),
-            oid: blob(b"#!/bin/sh\n"),
-            mode: EntryMode::File
-        },
+        TreeChange::Modified { path: b"script.sh".to_vec(), oid: blob(b"#!/bin/sh\n"), mode: EntryMode::File },
         "mode-only change"
     );
     // second -> third: type changes and gitlinks.
@@ -323,15 +270,11 @@ fn diff_trees_spot_checks() {
     let all = repo.tree_entries(oid(&t[1])).unwrap();
     let added = d(0, 1);
     assert_eq!(added.len(), all.len());
-    assert!(added.iter().zip(&all).all(|(c, e)| *c
-        == TreeChange::Added {
-            path: e.path.clone(),
-            oid: e.oid,
-            mode: e.mode
-        }));
-    assert!(d(1, 0)
+    assert!(added
         .iter()
-        .all(|c| matches!(c, TreeChange::Deleted { .. })));
+        .zip(&all)
+        .all(|(c, e)| *c == TreeChange::Added { path: e.path.clone(), oid: e.oid, mode: e.mode }));
+    assert!(d(1, 0).iter().all(|c| matches!(c, TreeChange::Deleted { .. })));
 }
 
 /// Subtrees with the same oid on both sides are never read: build two trees that share
@@ -343,30 +286,17 @@ fn diff_trees_skips_identical_subtrees() {
     let blob2 = f.git(&["rev-parse", "HEAD:src/lib.rs"]);
     let missing = "0123456789abcdef0123456789abcdef01234567";
     let mktree = |entries: &str| {
-        String::from_utf8(git_stdin(
-            &f.home,
-            &f.work,
-            &[b"mktree", b"--missing"],
-            entries.as_bytes(),
-        ))
-        .unwrap()
-        .trim()
-        .to_owned()
+        String::from_utf8(git_stdin(&f.home, &f.work, &[b"mktree", b"--missing"], entries.as_bytes()))
+            .unwrap()
+            .trim()
+            .to_owned()
     };
-    let t1 = mktree(&format!(
-        "040000 tree {missing}\tshared\n100644 blob {blob1}\tf\n"
-    ));
-    let t2 = mktree(&format!(
-        "040000 tree {missing}\tshared\n100644 blob {blob2}\tf\n"
-    ));
+    let t1 = mktree(&format!("040000 tree {missing}\tshared\n100644 blob {blob1}\tf\n"));
+    let t2 = mktree(&format!("040000 tree {missing}\tshared\n100644 blob {blob2}\tf\n"));
     let repo = Repo::discover(&f.work).unwrap();
     assert_eq!(
         repo.diff_trees(oid(&t1), oid(&t2)).unwrap(),
-        vec![TreeChange::Modified {
-            path: b"f".to_vec(),
-            oid: oid(&blob2),
-            mode: EntryMode::File
-        }]
+        vec![TreeChange::Modified { path: b"f".to_vec(), oid: oid(&blob2), mode: EntryMode::File }]
     );
     // When it differs, the missing tree must be read, and that is an error naming it.
     let t3 = mktree(&format!("100644 blob {blob1}\tf\n"));
@@ -374,10 +304,7 @@ fn diff_trees_skips_identical_subtrees() {
     assert!(err.contains(missing) && err.contains("shared"), "{err}");
     // Not a tree.
     let commit = f.git(&["rev-parse", "HEAD"]);
-    let err = repo
-        .diff_trees(oid(&t1), oid(&commit))
-        .unwrap_err()
-        .to_string();
+    let err = repo.diff_trees(oid(&t1), oid(&commit)).unwrap_err().to_string();
     assert!(err.contains("not a tree"), "{err}");
 }
 
@@ -451,10 +378,7 @@ fn ancestors_breadth_first_with_merges() {
     }
     // From an older commit.
     let older = repo.resolve("side~1").unwrap().oid;
-    assert_eq!(
-        repo.ancestors(older, 100).unwrap(),
-        bfs(&parents_map(&f, &f.work, "side~1"), older)
-    );
+    assert_eq!(repo.ancestors(older, 100).unwrap(), bfs(&parents_map(&f, &f.work, "side~1"), older));
     // Not a commit.
     let tree = repo.resolve("HEAD").unwrap().tree;
     let err = repo.ancestors(tree, 10).unwrap_err().to_string();
@@ -468,11 +392,7 @@ fn ancestors_stop_at_a_shallow_boundary() {
     let f = fixture();
     let parent = f.work.parent().unwrap();
     let url = format!("file://{}", f.work.display());
-    git_s(
-        &f.home,
-        parent,
-        &["clone", "-q", "--depth", "2", &url, "shallow"],
-    );
+    git_s(&f.home, parent, &["clone", "-q", "--depth", "2", &url, "shallow"]);
     let dir = parent.join("shallow");
     let repo = Repo::discover(&dir).unwrap();
     let head = repo.resolve("HEAD").unwrap().oid;
@@ -489,27 +409,11 @@ fn hash_blob_equals_git_hash_object() {
     for i in 0..100_000u32 {
         big.push((i.wrapping_mul(2654435761) >> 13) as u8);
     }
-    let inputs: Vec<&[u8]> = vec![
-        b"",
-        b"\n",
-        b"hello\n",
-        b"no newline",
-        b"bin\0ary\xff\xfe",
-        b"blob 5\0hello",
-        &big,
-    ];
+    let inputs: Vec<&[u8]> = vec![b"", b"\n", b"hello\n", b"no newline", b"bin\0ary\xff\xfe", b"blob 5\0hello", &big];
     for input in inputs {
-        assert_eq!(
-            Repo::hash_blob(input),
-            git_hash_object(&f.home, &f.work, input),
-            "{} bytes",
-            input.len()
-        );
+        assert_eq!(Repo::hash_blob(input), git_hash_object(&f.home, &f.work, input), "{} bytes", input.len());
     }
-    assert_eq!(
-        Repo::hash_blob(b"").to_hex(),
-        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
-    );
+    assert_eq!(Repo::hash_blob(b"").to_hex(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
 }
 
 #[test]
@@ -524,15 +428,10 @@ fn all_refs_equals_git_tag_and_branch_lists() {
         }
     }
     assert_eq!(got, expected);
-    assert!(got
-        .iter()
-        .any(|(r, k)| *k == RefKind::Tag && r.name == "nested"));
-    assert!(got
-        .iter()
-        .any(|(r, k)| *k == RefKind::Branch && r.name == "topic/x"));
+    assert!(got.iter().any(|(r, k)| *k == RefKind::Tag && r.name == "nested"));
+    assert!(got.iter().any(|(r, k)| *k == RefKind::Branch && r.name == "topic/x"));
     assert!(
-        !got.iter()
-            .any(|(r, _)| r.name == "tree-tag" || r.name == "blob-tag"),
+        !got.iter().any(|(r, _)| r.name == "tree-tag" || r.name == "blob-tag"),
         "refs that do not lead to a commit are left out"
     );
     // Tags first, then branches, each sorted by name.
@@ -540,8 +439,5 @@ fn all_refs_equals_git_tag_and_branch_lists() {
     assert!(kinds.is_sorted());
     // The same after packing refs.
     f.git(&["pack-refs", "--all"]);
-    assert_eq!(
-        Repo::discover(&f.work).unwrap().all_refs().unwrap(),
-        expected
-    );
+    assert_eq!(Repo::discover(&f.work).unwrap().all_refs().unwrap(), expected);
 }

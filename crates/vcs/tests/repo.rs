@@ -52,11 +52,8 @@ fn resolve_matches_git_rev_parse() {
     revs.push(full[..12].to_owned());
     revs.push(f.git(&["rev-parse", "v1.0"])); // the tag object's id
     for rev in &revs {
-        let expected = rev_parse_commit(&f.home, &f.work, rev)
-            .unwrap_or_else(|| panic!("git cannot resolve {rev}"));
-        let got = repo
-            .resolve(rev)
-            .unwrap_or_else(|e| panic!("resolve({rev}): {e}"));
+        let expected = rev_parse_commit(&f.home, &f.work, rev).unwrap_or_else(|| panic!("git cannot resolve {rev}"));
+        let got = repo.resolve(rev).unwrap_or_else(|e| panic!("resolve({rev}): {e}"));
         assert_eq!(got.oid, expected, "rev {rev}");
         let tree = GitOid::from_hex(&f.git(&["rev-parse", &format!("{rev}^{{tree}}")])).unwrap();
         assert_eq!(got.tree, tree, "tree of {rev}");
@@ -67,37 +64,23 @@ fn resolve_matches_git_rev_parse() {
 fn tree_entries_match_git_ls_tree() {
     let f = fixture();
     let repo = Repo::discover(&f.work).unwrap();
-    for rev in [
-        "HEAD", "HEAD~1", "HEAD~2", "v0.9", "v1.0", "feature", "topic/x",
-    ] {
+    for rev in ["HEAD", "HEAD~1", "HEAD~2", "v0.9", "v1.0", "feature", "topic/x"] {
         let commit = repo.resolve(rev).unwrap();
         let got = repo.tree_entries(commit.tree).unwrap();
         let expected = ls_tree(&f.home, &f.work, rev);
         assert_eq!(got, expected, "rev {rev}");
     }
     // Spot checks on HEAD.
-    let head = repo
-        .tree_entries(repo.resolve("HEAD").unwrap().tree)
-        .unwrap();
+    let head = repo.tree_entries(repo.resolve("HEAD").unwrap().tree).unwrap();
     let find = |p: &[u8]| head.iter().find(|e| e.path == p).cloned();
     assert_eq!(find(b"script.sh").unwrap().mode, EntryMode::Executable);
     assert_eq!(find(b"link").unwrap().mode, EntryMode::Symlink);
     assert_eq!(find(b"README.md").unwrap().mode, EntryMode::File);
-    assert!(
-        find(b"caf\xff.txt").is_some(),
-        "non-UTF-8 path kept exactly"
-    );
+    assert!(find(b"caf\xff.txt").is_some(), "non-UTF-8 path kept exactly");
     assert!(find(b"src/deep/er/x.txt").is_some());
     assert!(find(b"sub").is_none(), "gitlinks are left out");
-    assert!(
-        !head.iter().any(|e| e.path == b"src" || e.path == b"a"),
-        "trees are not listed"
-    );
-    let order: Vec<&[u8]> = head
-        .iter()
-        .map(|e| e.path.as_slice())
-        .filter(|p| p.starts_with(b"a"))
-        .collect();
+    assert!(!head.iter().any(|e| e.path == b"src" || e.path == b"a"), "trees are not listed");
+    let order: Vec<&[u8]> = head.iter().map(|e| e.path.as_slice()).filter(|p| p.starts_with(b"a")).collect();
     assert_eq!(order, vec![&b"a-b"[..], b"a.txt", b"a/inner.txt", b"a0"]);
     // A sub-tree can be listed by itself, and the empty tree is empty.
     let src = GitOid::from_hex(&f.git(&["rev-parse", "HEAD:src"])).unwrap();
@@ -161,12 +144,8 @@ fn refs_matching_equals_git_tag_and_branch_list() {
     let repo = Repo::discover(&f.work).unwrap();
     for kind in [RefKind::Tag, RefKind::Branch] {
         for glob in GLOBS {
-            let got: Vec<(String, GitOid)> = repo
-                .refs_matching(kind, glob)
-                .unwrap()
-                .into_iter()
-                .map(|r| (r.name, r.commit))
-                .collect();
+            let got: Vec<(String, GitOid)> =
+                repo.refs_matching(kind, glob).unwrap().into_iter().map(|r| (r.name, r.commit)).collect();
             let expected = git_ref_list(&f, kind, glob);
             assert_eq!(got, expected, "{kind:?} {glob}");
         }
@@ -187,12 +166,8 @@ fn refs_matching_reads_packed_refs() {
     f.git(&["pack-refs", "--all"]);
     let repo = Repo::discover(&f.work).unwrap();
     for kind in [RefKind::Tag, RefKind::Branch] {
-        let got: Vec<(String, GitOid)> = repo
-            .refs_matching(kind, "*")
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.name, r.commit))
-            .collect();
+        let got: Vec<(String, GitOid)> =
+            repo.refs_matching(kind, "*").unwrap().into_iter().map(|r| (r.name, r.commit)).collect();
         assert_eq!(got, git_ref_list(&f, kind, "*"));
         assert!(!got.is_empty());
     }
@@ -210,18 +185,10 @@ fn check_all_blobs(f: &Fixture, dir: &Path, repo: &Repo) {
     let local = repo.local();
     let mut buf = b"garbage that must be cleared".to_vec();
     for oid in &oids {
-        let expected = git(
-            &f.home,
-            dir,
-            &[b"cat-file", b"blob", oid.to_hex().as_bytes()],
-        );
+        let expected = git(&f.home, dir, &[b"cat-file", b"blob", oid.to_hex().as_bytes()]);
         local.read_blob(*oid, &mut buf).unwrap();
         assert_eq!(buf, expected, "blob {oid}");
-        assert_eq!(
-            local.blob_size(*oid).unwrap(),
-            expected.len() as u64,
-            "size of {oid}"
-        );
+        assert_eq!(local.blob_size(*oid).unwrap(), expected.len() as u64, "size of {oid}");
     }
     // The same from several threads at once, one handle each.
     let oids: Vec<GitOid> = oids.into_iter().collect();
@@ -249,9 +216,7 @@ fn blobs_equal_git_cat_file_loose() {
     let repo = Repo::discover(&f.work).unwrap();
     check_all_blobs(&f, &f.work, &repo);
     // The symlink's blob is its target.
-    let head = repo
-        .tree_entries(repo.resolve("HEAD").unwrap().tree)
-        .unwrap();
+    let head = repo.tree_entries(repo.resolve("HEAD").unwrap().tree).unwrap();
     let link = head.iter().find(|e| e.path == b"link").unwrap();
     let mut buf = Vec::new();
     repo.local().read_blob(link.oid, &mut buf).unwrap();
@@ -269,10 +234,7 @@ fn blobs_equal_git_cat_file_packed_with_deltas() {
     let mut text = String::new();
     for i in 0..40 {
         for j in 0..200 {
-            text.push_str(&format!(
-                "line {j} of a file that changes a little {}\n",
-                (i * 7 + j) % 13
-            ));
+            text.push_str(&format!("line {j} of a file that changes a little {}\n", (i * 7 + j) % 13));
         }
         text.push_str(&format!("version {i}\n"));
         write(&f.work.join("big.txt"), text.as_bytes());
@@ -281,57 +243,32 @@ fn blobs_equal_git_cat_file_packed_with_deltas() {
     }
     f.git(&["repack", "-adq", "--depth=50", "--window=50"]);
     f.git(&["prune-packed"]);
-    assert!(
-        f.git(&["count-objects", "-v"]).contains("count: 0"),
-        "all objects are packed"
-    );
+    assert!(f.git(&["count-objects", "-v"]).contains("count: 0"), "all objects are packed");
     let repo = Repo::discover(&f.work).unwrap();
     check_all_blobs(&f, &f.work, &repo);
     // Resolving and listing work on packed objects too.
-    assert_eq!(
-        repo.tree_entries(repo.resolve("HEAD").unwrap().tree)
-            .unwrap(),
-        ls_tree(&f.home, &f.work, "HEAD")
-    );
+    assert_eq!(repo.tree_entries(repo.resolve("HEAD").unwrap().tree).unwrap(), ls_tree(&f.home, &f.work, "HEAD"));
 }
 
 #[test]
 fn bare_repository() {
     let f = fixture();
     let bare = f.work.parent().unwrap().join("bare.git");
-    git_s(
-        &f.home,
-        f.work.parent().unwrap(),
-        &["clone", "-q", "--bare", "work", "bare.git"],
-    );
+    git_s(&f.home, f.work.parent().unwrap(), &["clone", "-q", "--bare", "work", "bare.git"]);
     let repo = Repo::discover(&bare).unwrap();
     assert_eq!(repo.work_dir(), None);
-    assert_eq!(
-        repo.git_dir().canonicalize().unwrap(),
-        bare.canonicalize().unwrap()
-    );
+    assert_eq!(repo.git_dir().canonicalize().unwrap(), bare.canonicalize().unwrap());
     for rev in ["HEAD", "main", "v1.0", "HEAD~2", "feature"] {
         let c = repo.resolve(rev).unwrap();
         assert_eq!(Some(c.oid), rev_parse_commit(&f.home, &bare, rev));
-        assert_eq!(
-            repo.tree_entries(c.tree).unwrap(),
-            ls_tree(&f.home, &bare, rev)
-        );
+        assert_eq!(repo.tree_entries(c.tree).unwrap(), ls_tree(&f.home, &bare, rev));
     }
-    let tags: Vec<String> = repo
-        .refs_matching(RefKind::Tag, "v*")
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let tags: Vec<String> = repo.refs_matching(RefKind::Tag, "v*").unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(tags, vec!["v0.9", "v1.0", "v{1,2}"]);
     check_all_blobs(&f, &bare, &repo);
     // Discovery from inside the bare repository.
     let inner = Repo::discover(&bare.join("refs/heads")).unwrap();
-    assert_eq!(
-        inner.git_dir().canonicalize().unwrap(),
-        bare.canonicalize().unwrap()
-    );
+    assert_eq!(inner.git_dir().canonicalize().unwrap(), bare.canonicalize().unwrap());
     assert_eq!(inner.work_dir(), None);
 }
 
@@ -339,24 +276,11 @@ fn bare_repository() {
 fn discover_from_subdirectory_and_file() {
     let f = fixture();
     let canon = |p: &Path| p.canonicalize().unwrap();
-    for start in [
-        f.work.join("src/deep/er"),
-        f.work.join("src"),
-        f.work.join("src/lib.rs"),
-        f.work.clone(),
-    ] {
+    for start in [f.work.join("src/deep/er"), f.work.join("src"), f.work.join("src/lib.rs"), f.work.clone()] {
         let repo = Repo::discover(&start).unwrap_or_else(|e| panic!("{}: {e}", start.display()));
-        assert_eq!(
-            canon(repo.work_dir().unwrap()),
-            canon(&f.work),
-            "from {}",
-            start.display()
-        );
+        assert_eq!(canon(repo.work_dir().unwrap()), canon(&f.work), "from {}", start.display());
         assert_eq!(canon(repo.git_dir()), canon(&f.work.join(".git")));
-        assert_eq!(
-            repo.resolve("HEAD").unwrap().oid,
-            rev_parse_commit(&f.home, &f.work, "HEAD").unwrap()
-        );
+        assert_eq!(repo.resolve("HEAD").unwrap().oid, rev_parse_commit(&f.home, &f.work, "HEAD").unwrap());
     }
     // A relative start path (relative to the current directory, climbing to `/`).
     let cwd = std::env::current_dir().unwrap();
@@ -376,18 +300,9 @@ fn discover_linked_worktree() {
     let wt = f.work.parent().unwrap().join("wt");
     f.git(&["worktree", "add", "-q", wt.to_str().unwrap(), "feature"]);
     let repo = Repo::discover(&wt).unwrap();
-    assert_eq!(
-        repo.work_dir().unwrap().canonicalize().unwrap(),
-        wt.canonicalize().unwrap()
-    );
-    assert_eq!(
-        repo.resolve("HEAD").unwrap().oid,
-        rev_parse_commit(&f.home, &wt, "HEAD").unwrap()
-    );
-    assert_eq!(
-        repo.resolve("main").unwrap().oid,
-        rev_parse_commit(&f.home, &f.work, "main").unwrap()
-    );
+    assert_eq!(repo.work_dir().unwrap().canonicalize().unwrap(), wt.canonicalize().unwrap());
+    assert_eq!(repo.resolve("HEAD").unwrap().oid, rev_parse_commit(&f.home, &wt, "HEAD").unwrap());
+    assert_eq!(repo.resolve("main").unwrap().oid, rev_parse_commit(&f.home, &f.work, "main").unwrap());
 }
 
 #[test]
@@ -395,32 +310,16 @@ fn errors_are_clear() {
     let f = fixture();
     let repo = Repo::discover(&f.work).unwrap();
 
-    for rev in [
-        "nope",
-        "HEAD~99",
-        "main..feature",
-        "",
-        "v9.9^{commit}",
-        "0123456789abcdef0123456789abcdef01234567",
-    ] {
+    for rev in ["nope", "HEAD~99", "main..feature", "", "v9.9^{commit}", "0123456789abcdef0123456789abcdef01234567"] {
         match repo.resolve(rev) {
             Err(e @ VcsError::UnknownRevision { .. }) => {
                 let msg = e.to_string();
-                assert!(
-                    msg.contains(&format!("'{rev}'")),
-                    "message names the rev: {msg}"
-                );
+                assert!(msg.contains(&format!("'{rev}'")), "message names the rev: {msg}");
             }
             other => panic!("resolve({rev:?}) = {other:?}"),
         }
     }
-    for rev in [
-        "HEAD:README.md",
-        "HEAD^{tree}",
-        "tree-tag",
-        "blob-tag",
-        "HEAD:src",
-    ] {
+    for rev in ["HEAD:README.md", "HEAD^{tree}", "tree-tag", "blob-tag", "HEAD:src"] {
         match repo.resolve(rev) {
             Err(e @ VcsError::NotACommit { .. }) => assert!(e.to_string().contains(rev)),
             other => panic!("resolve({rev:?}) = {other:?}"),
@@ -431,17 +330,11 @@ fn errors_are_clear() {
     let tree = GitOid::from_hex(&f.git(&["rev-parse", "HEAD^{tree}"])).unwrap();
     let missing = GitOid([0x42; 20]);
     assert!(matches!(repo.tree_entries(blob), Err(VcsError::Git(m)) if m.contains("not a tree")));
-    assert!(
-        matches!(repo.tree_entries(missing), Err(VcsError::Git(m)) if m.contains("does not exist"))
-    );
+    assert!(matches!(repo.tree_entries(missing), Err(VcsError::Git(m)) if m.contains("does not exist")));
     let local = repo.local();
     let mut buf = vec![1, 2, 3];
-    assert!(
-        matches!(local.read_blob(tree, &mut buf), Err(VcsError::Git(m)) if m.contains("not a blob"))
-    );
-    assert!(
-        matches!(local.read_blob(missing, &mut buf), Err(VcsError::Git(m)) if m.contains("does not exist"))
-    );
+    assert!(matches!(local.read_blob(tree, &mut buf), Err(VcsError::Git(m)) if m.contains("not a blob")));
+    assert!(matches!(local.read_blob(missing, &mut buf), Err(VcsError::Git(m)) if m.contains("does not exist")));
     assert!(matches!(local.blob_size(tree), Err(VcsError::Git(m)) if m.contains("not a blob")));
     assert!(matches!(local.blob_size(missing), Err(VcsError::Git(_))));
 
@@ -476,18 +369,12 @@ fn empty_repository() {
     for rev in ["HEAD", "@", "HEAD~1"] {
         match repo.resolve(rev) {
             Err(VcsError::UnknownRevision { reason, .. }) => {
-                assert!(
-                    reason.contains("HEAD does not point to a commit yet"),
-                    "{rev}: {reason}"
-                )
+                assert!(reason.contains("HEAD does not point to a commit yet"), "{rev}: {reason}")
             }
             other => panic!("resolve({rev}) in an empty repo = {other:?}"),
         }
     }
-    assert!(matches!(
-        repo.resolve("main"),
-        Err(VcsError::UnknownRevision { .. })
-    ));
+    assert!(matches!(repo.resolve("main"), Err(VcsError::UnknownRevision { .. })));
     assert!(repo.refs_matching(RefKind::Tag, "*").unwrap().is_empty());
     assert!(repo.refs_matching(RefKind::Branch, "*").unwrap().is_empty());
 }

@@ -39,8 +39,7 @@ fn age_and_refresh(f: &Fixture) {
                 walk(&e.path(), t);
             }
             let file = std::fs::File::options().read(true).open(e.path()).unwrap();
-            file.set_times(std::fs::FileTimes::new().set_modified(t))
-                .unwrap();
+            file.set_times(std::fs::FileTimes::new().set_modified(t)).unwrap();
         }
     }
     let t = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
@@ -55,22 +54,12 @@ fn expected(home: &Path, work: &Path) -> Vec<WorktreeChange> {
     let status = git(
         home,
         work,
-        &[
-            b"--no-optional-locks",
-            b"status",
-            b"--porcelain=v1",
-            b"-z",
-            b"--untracked-files=all",
-            b"--no-renames",
-        ],
+        &[b"--no-optional-locks", b"status", b"--porcelain=v1", b"-z", b"--untracked-files=all", b"--no-renames"],
     );
     // Index: path -> mode; gitlinks.
     let mut index: HashSet<Vec<u8>> = HashSet::new();
     let mut gitlinks: HashSet<Vec<u8>> = HashSet::new();
-    for rec in git(home, work, &[b"ls-files", b"-z", b"--stage"])
-        .split(|&b| b == 0)
-        .filter(|r| !r.is_empty())
-    {
+    for rec in git(home, work, &[b"ls-files", b"-z", b"--stage"]).split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let tab = rec.iter().position(|&b| b == b'\t').unwrap();
         let path = rec[tab + 1..].to_vec();
         if rec.starts_with(b"160000") {
@@ -102,21 +91,12 @@ fn expected(home: &Path, work: &Path) -> Vec<WorktreeChange> {
     let mut out = Vec::new();
     for (path, untracked) in listed {
         let in_worktree = untracked || index.contains(&path);
-        let on_disk = if in_worktree {
-            disk_file(work, &path)
-        } else {
-            None
-        };
+        let on_disk = if in_worktree { disk_file(work, &path) } else { None };
         match on_disk {
             Some((mode, content)) => {
                 let oid = git_hash_object(home, work, &content);
                 if head.get(&path) != Some(&(mode, oid)) {
-                    out.push(WorktreeChange::Upsert {
-                        path,
-                        mode,
-                        oid,
-                        content,
-                    });
+                    out.push(WorktreeChange::Upsert { path, mode, oid, content });
                 }
             }
             None if head.contains_key(&path) => out.push(WorktreeChange::Deleted { path }),
@@ -146,11 +126,7 @@ fn disk_file(work: &Path, path: &[u8]) -> Option<(EntryMode, Vec<u8>)> {
     if !meta.is_file() {
         return None;
     }
-    let mode = if meta.permissions().mode() & 0o100 != 0 {
-        EntryMode::Executable
-    } else {
-        EntryMode::File
-    };
+    let mode = if meta.permissions().mode() & 0o100 != 0 { EntryMode::Executable } else { EntryMode::File };
     Some((mode, std::fs::read(&full).unwrap()))
 }
 
@@ -162,20 +138,10 @@ fn check(f: &Fixture) -> Vec<WorktreeChange> {
 fn check_dir(home: &Path, work: &Path) -> Vec<WorktreeChange> {
     let repo = Repo::discover(work).unwrap();
     let got = repo.worktree_changes().unwrap();
-    assert!(
-        got.changes.windows(2).all(|w| w[0].path() < w[1].path()),
-        "sorted, one change per path"
-    );
-    assert_eq!(
-        got.head.map(|c| c.oid),
-        rev_parse_commit(home, work, "HEAD")
-    );
+    assert!(got.changes.windows(2).all(|w| w[0].path() < w[1].path()), "sorted, one change per path");
+    assert_eq!(got.head.map(|c| c.oid), rev_parse_commit(home, work, "HEAD"));
     let want = expected(home, work);
-    assert_eq!(
-        show(&got.changes),
-        show(&want),
-        "worktree_changes vs git status"
-    );
+    assert_eq!(show(&got.changes), show(&want), "worktree_changes vs git status");
     assert_eq!(got.changes, want);
     // A second call sees the same.
     assert_eq!(repo.worktree_changes().unwrap().changes, want);
@@ -219,10 +185,7 @@ fn repo_with_ignores() -> Fixture {
     set_exec(&w.join("script.sh"), true);
     std::os::unix::fs::symlink("src/lib.rs", w.join("link")).unwrap();
     write(&w.join(OsStr::from_bytes(b"caf\xff.txt")), b"latin1\n");
-    write(
-        &w.join(".gitignore"),
-        b"*.log\nbuild/\n/rooted.txt\n!important.log\n",
-    );
+    write(&w.join(".gitignore"), b"*.log\nbuild/\n/rooted.txt\n!important.log\n");
     write(&w.join("src/.gitignore"), b"*.gen\n!keep.gen\n");
     write(&w.join("build/tracked.txt"), b"tracked though ignored\n");
     write(&w.join("tracked.log"), b"tracked though ignored\n");
@@ -232,10 +195,7 @@ fn repo_with_ignores() -> Fixture {
     // info/exclude and core.excludesFile. The latter is set in the repository's config
     // with an absolute path: git runs with an isolated $HOME but this test process does
     // not, so the user's global configuration must not be the one that counts.
-    write(
-        &f.work.join(".git/info/exclude"),
-        b"secret.txt\n/excluded-dir/\n",
-    );
+    write(&f.work.join(".git/info/exclude"), b"secret.txt\n/excluded-dir/\n");
     let global = f.work.parent().unwrap().join("global-ignore");
     write(&global, b"*.tmp\n");
     f.git(&["config", "core.excludesFile", global.to_str().unwrap()]);
@@ -293,10 +253,7 @@ fn worktree_changes_equal_git_status() {
     write(&w.join("important.log"), b"whitelisted\n");
     write(&w.join("src/keep.gen"), b"whitelisted in src\n");
     write(&w.join("sub/rooted.txt"), b"only /rooted.txt is ignored\n");
-    write(
-        &w.join(OsStr::from_bytes(b"new\xfe.txt")),
-        b"non-UTF-8 name\n",
-    );
+    write(&w.join(OsStr::from_bytes(b"new\xfe.txt")), b"non-UTF-8 name\n");
     // Ignored: by pattern, by directory pattern, anchored, nested .gitignore,
     // info/exclude (file and directory), core.excludesFile.
     write(&w.join("debug.log"), b"ignored\n");
@@ -339,10 +296,7 @@ fn worktree_changes_equal_git_status() {
         "U File empty/inside.txt",
         "U File src/deep/er/.gitignore",
     ] {
-        assert!(
-            shown.contains(&must.to_owned()),
-            "{must} missing from {shown:?}"
-        );
+        assert!(shown.contains(&must.to_owned()), "{must} missing from {shown:?}");
     }
     for never in [
         "staged-then-reverted",
@@ -359,15 +313,10 @@ fn worktree_changes_equal_git_status() {
         "nested",
         "nested/inner.txt",
     ] {
-        assert!(
-            !got.iter().any(|c| c.path() == never.as_bytes()),
-            "{never} must not be reported: {shown:?}"
-        );
+        assert!(!got.iter().any(|c| c.path() == never.as_bytes()), "{never} must not be reported: {shown:?}");
     }
     let readme = got.iter().find(|c| c.path() == b"README.md").unwrap();
-    let WorktreeChange::Upsert { oid, content, .. } = readme else {
-        panic!()
-    };
+    let WorktreeChange::Upsert { oid, content, .. } = readme else { panic!() };
     assert_eq!(content, b"# readme, changed\n");
     assert_eq!(*oid, Repo::hash_blob(content));
 }
@@ -403,13 +352,7 @@ fn symlinks_and_executable_bits() {
             content: b"dash\n".to_vec()
         })
     );
-    assert!(matches!(
-        find(b"script.sh"),
-        Some(WorktreeChange::Upsert {
-            mode: EntryMode::File,
-            ..
-        })
-    ));
+    assert!(matches!(find(b"script.sh"), Some(WorktreeChange::Upsert { mode: EntryMode::File, .. })));
     assert_eq!(
         find(b"link"),
         Some(WorktreeChange::Upsert {
@@ -419,45 +362,17 @@ fn symlinks_and_executable_bits() {
             content: b"README.md".to_vec()
         })
     );
-    assert!(matches!(
-        find(b"a/inner.txt"),
-        Some(WorktreeChange::Upsert {
-            mode: EntryMode::Symlink,
-            ..
-        })
-    ));
-    assert!(matches!(
-        find(b"src-link"),
-        Some(WorktreeChange::Upsert {
-            mode: EntryMode::Symlink,
-            ..
-        })
-    ));
-    assert!(
-        find(b"src-link/lib.rs").is_none(),
-        "symlinks are not followed"
-    );
-    assert_eq!(
-        find(b"src/deep/er/x.txt"),
-        Some(WorktreeChange::Deleted {
-            path: b"src/deep/er/x.txt".to_vec()
-        })
-    );
-    assert!(matches!(
-        find(b"src/deep"),
-        Some(WorktreeChange::Upsert {
-            mode: EntryMode::Symlink,
-            ..
-        })
-    ));
+    assert!(matches!(find(b"a/inner.txt"), Some(WorktreeChange::Upsert { mode: EntryMode::Symlink, .. })));
+    assert!(matches!(find(b"src-link"), Some(WorktreeChange::Upsert { mode: EntryMode::Symlink, .. })));
+    assert!(find(b"src-link/lib.rs").is_none(), "symlinks are not followed");
+    assert_eq!(find(b"src/deep/er/x.txt"), Some(WorktreeChange::Deleted { path: b"src/deep/er/x.txt".to_vec() }));
+    assert!(matches!(find(b"src/deep"), Some(WorktreeChange::Upsert { mode: EntryMode::Symlink, .. })));
     assert!(find(b"src/deep2/er/x.txt").is_some());
 
     // core.fileMode=false: executable bits on disk are not looked at.
     f.git(&["config", "core.fileMode", "false"]);
     let got = check(&f);
-    assert!(got
-        .iter()
-        .all(|c| c.path() != b"a-b" && c.path() != b"script.sh"));
+    assert!(got.iter().all(|c| c.path() != b"a-b" && c.path() != b"script.sh"));
 }
 
 /// A file changed without changing its size or mtime, right when the index was
@@ -471,12 +386,7 @@ fn racily_clean_entries_are_read_others_trusted() {
     let file = f.work.join("racy.txt");
     let when = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     let set_mtime = |path: &Path| {
-        std::fs::File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
     };
     write(&file, b"aaaa\n");
     write(&f.work.join("other.txt"), b"other\n");
@@ -533,14 +443,7 @@ fn unborn_head_and_subdirectory() {
     write(&f.work.join(".gitignore"), b"*.o\n");
     write(&f.work.join("dir/x.o"), b"ignored\n");
     let got = check(&f);
-    assert_eq!(
-        paths(&got),
-        [
-            "U File .gitignore",
-            "U File dir/untracked.txt",
-            "U File staged.txt"
-        ]
-    );
+    assert_eq!(paths(&got), ["U File .gitignore", "U File dir/untracked.txt", "U File staged.txt"]);
     // Discovered from a subdirectory: paths are still relative to the root.
     let repo = Repo::discover(&f.work.join("dir")).unwrap();
     let wc = repo.worktree_changes().unwrap();
@@ -558,15 +461,7 @@ fn submodules_are_skipped() {
     write(&other.join("file"), b"in the submodule\n");
     git_s(&f.home, &other, &["add", "-A"]);
     git_s(&f.home, &other, &["commit", "-q", "-m", "sub"]);
-    f.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        other.to_str().unwrap(),
-        "modules/sub",
-    ]);
+    f.git(&["-c", "protocol.file.allow=always", "submodule", "add", "-q", other.to_str().unwrap(), "modules/sub"]);
     f.git(&["commit", "-q", "-m", "add submodule"]);
     age_and_refresh(&f);
     assert!(check(&f).is_empty());
@@ -580,11 +475,7 @@ fn submodules_are_skipped() {
 fn bare_repository_has_no_worktree() {
     let f = repo_with_ignores();
     let parent = f.work.parent().unwrap();
-    git_s(
-        &f.home,
-        parent,
-        &["clone", "-q", "--bare", "work", "bare.git"],
-    );
+    git_s(&f.home, parent, &["clone", "-q", "--bare", "work", "bare.git"]);
     let repo = Repo::discover(&parent.join("bare.git")).unwrap();
     let err = repo.worktree_changes().unwrap_err();
     assert!(matches!(err, VcsError::NoWorkTree { .. }), "{err:?}");
@@ -604,9 +495,7 @@ fn merge_conflicts() {
     write(&f.work.join("both-added"), b"ours\n");
     f.git(&["add", "-A"]);
     f.git(&["commit", "-q", "-m", "ours"]);
-    let out = git_cmd(&f.home, &f.work, &[b"merge", b"-q", b"other"])
-        .output()
-        .unwrap();
+    let out = git_cmd(&f.home, &f.work, &[b"merge", b"-q", b"other"]).output().unwrap();
     assert!(!out.status.success(), "the merge conflicts");
     let got = check(&f);
     assert_eq!(paths(&got), ["U File README.md", "U File both-added"]);
@@ -622,10 +511,7 @@ fn skip_worktree_and_assume_unchanged_trust_the_index() {
     f.git(&["update-index", "--skip-worktree", "a0"]);
     std::fs::remove_file(f.work.join("a0")).unwrap();
     f.git(&["update-index", "--assume-unchanged", "README.md"]);
-    write(
-        &f.work.join("README.md"),
-        b"changed, but git is told not to look\n",
-    );
+    write(&f.work.join("README.md"), b"changed, but git is told not to look\n");
     write(&f.work.join("src/lib.rs"), b"really changed\n");
     let got = check(&f);
     assert_eq!(paths(&got), ["U File src/lib.rs"]);
@@ -635,21 +521,11 @@ fn skip_worktree_and_assume_unchanged_trust_the_index() {
 fn linked_worktree() {
     let f = repo_with_ignores();
     let wt = f.work.parent().unwrap().join("wt2");
-    f.git(&[
-        "worktree",
-        "add",
-        "-q",
-        "-b",
-        "wt-branch",
-        wt.to_str().unwrap(),
-    ]);
+    f.git(&["worktree", "add", "-q", "-b", "wt-branch", wt.to_str().unwrap()]);
     write(&wt.join("README.md"), b"changed in the linked worktree\n");
     write(&wt.join("untracked.txt"), b"new\n");
     write(&wt.join("ignored.log"), b"ignored\n");
-    write(
-        &wt.join("secret.txt"),
-        b"ignored by the shared info/exclude\n",
-    );
+    write(&wt.join("secret.txt"), b"ignored by the shared info/exclude\n");
     let got = check_dir(&f.home, &wt);
     assert_eq!(paths(&got), ["U File README.md", "U File untracked.txt"]);
     // The main work tree is unaffected.
@@ -663,10 +539,7 @@ fn many_files() {
     let f = empty_repo();
     for d in 0..50 {
         for i in 0..50 {
-            write(
-                &f.work.join(format!("d{d:02}/sub{}/f{i:02}.txt", i % 3)),
-                format!("file {d} {i}\n").as_bytes(),
-            );
+            write(&f.work.join(format!("d{d:02}/sub{}/f{i:02}.txt", i % 3)), format!("file {d} {i}\n").as_bytes());
         }
     }
     f.git(&["add", "-A"]);

@@ -22,9 +22,7 @@ pub fn fixtures_dir() -> PathBuf {
 /// This test binary's scratch directory (emptied once per process).
 pub fn scratch() -> &'static Path {
     static DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("grove-cli-tests")
-            .join(env!("CARGO_CRATE_NAME"));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grove-cli-tests").join(env!("CARGO_CRATE_NAME"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         dir
@@ -86,10 +84,7 @@ pub fn grove<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Output {
 pub fn git_cmd(repo: &Path) -> Command {
     let mut cmd = Command::new("git");
     isolate(&mut cmd);
-    cmd.arg("-C")
-        .arg(repo)
-        .arg("-c")
-        .arg("core.quotePath=false");
+    cmd.arg("-C").arg(repo).arg("-c").arg("core.quotePath=false");
     cmd
 }
 
@@ -100,24 +95,15 @@ pub fn git<S: AsRef<OsStr>>(repo: &Path, args: impl IntoIterator<Item = S>) -> O
 
 /// Runs git and returns its stdout, panicking unless it exits 0.
 pub fn git_ok<S: AsRef<OsStr>>(repo: &Path, args: impl IntoIterator<Item = S>) -> Vec<u8> {
-    let args: Vec<_> = args
-        .into_iter()
-        .map(|a| a.as_ref().to_os_string())
-        .collect();
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
     let out = git(repo, &args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
 /// Exit code (panics on death by signal, e.g. a crash).
 pub fn code(out: &Output) -> i32 {
-    out.status
-        .code()
-        .unwrap_or_else(|| panic!("killed by a signal: {}", describe(out)))
+    out.status.code().unwrap_or_else(|| panic!("killed by a signal: {}", describe(out)))
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -132,21 +118,13 @@ pub fn stderr(out: &Output) -> String {
 pub fn describe(out: &Output) -> String {
     let so = stdout(out);
     let so: String = so.chars().take(3000).collect();
-    format!(
-        "status {:?}\n--- stdout ---\n{so}\n--- stderr ---\n{}",
-        out.status,
-        stderr(out)
-    )
+    format!("status {:?}\n--- stdout ---\n{so}\n--- stderr ---\n{}", out.status, stderr(out))
 }
 
 /// Asserts the exit code and that nothing panicked.
 #[track_caller]
 pub fn assert_code(out: &Output, want: i32) {
-    assert!(
-        !stderr(out).contains("panicked"),
-        "grove panicked:\n{}",
-        describe(out)
-    );
+    assert!(!stderr(out).contains("panicked"), "grove panicked:\n{}", describe(out));
     assert_eq!(code(out), want, "unexpected exit code:\n{}", describe(out));
 }
 
@@ -161,20 +139,13 @@ pub fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
 
 /// Renders byte lines for a diff-like assertion message.
 pub fn show(lines: &[Vec<u8>]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("  {}\n", String::from_utf8_lossy(l)))
-        .collect()
+    lines.iter().map(|l| format!("  {}\n", String::from_utf8_lossy(l))).collect()
 }
 
 fn run_builder(mut cmd: Command) {
     isolate(&mut cmd);
     let out = cmd.output().expect("run fixture builder");
-    assert!(
-        out.status.success(),
-        "fixture builder failed: {}",
-        describe(&out)
-    );
+    assert!(out.status.success(), "fixture builder failed: {}", describe(&out));
 }
 
 /// Builds `fixtures/build-basic.sh` into a new directory under `parent`.
@@ -221,29 +192,17 @@ impl Indexed {
     /// A fresh, empty index for `repo` (removed when dropped).
     pub fn new(repo: &Path) -> Indexed {
         let t = tempdir();
-        Indexed {
-            repo: repo.to_path_buf(),
-            index: t.path().join("index"),
-            _keep: Some(t),
-        }
+        Indexed { repo: repo.to_path_buf(), index: t.path().join("index"), _keep: Some(t) }
     }
 
     /// An index at a fixed place that lives as long as the process (for
     /// indexes shared by all tests of a binary).
     pub fn shared(repo: &Path, name: &str) -> Indexed {
-        Indexed {
-            repo: repo.to_path_buf(),
-            index: scratch().join(name),
-            _keep: None,
-        }
+        Indexed { repo: repo.to_path_buf(), index: scratch().join(name), _keep: None }
     }
 
     /// `grove SUBCOMMAND --repo R --index-dir I ARGS...`
-    pub fn run<S: AsRef<OsStr>>(
-        &self,
-        subcommand: &str,
-        args: impl IntoIterator<Item = S>,
-    ) -> Output {
+    pub fn run<S: AsRef<OsStr>>(&self, subcommand: &str, args: impl IntoIterator<Item = S>) -> Output {
         grove_cmd()
             .arg(subcommand)
             .arg("--repo")
@@ -293,12 +252,7 @@ impl Indexed {
             .as_array()
             .expect("skipped array")
             .iter()
-            .map(|s| {
-                (
-                    s["rev"].as_str().unwrap().to_string(),
-                    s["path"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|s| (s["rev"].as_str().unwrap().to_string(), s["path"].as_str().unwrap().to_string()))
             .collect()
     }
 }

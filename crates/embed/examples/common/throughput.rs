@@ -38,11 +38,7 @@ fn parse_args() -> Result<Args, String> {
             "--model" => args.model = value()?.into(),
             "--src" => args.src = value()?.into(),
             "--chunks" => args.chunks = value()?.parse().map_err(|e| format!("--chunks: {e}"))?,
-            "--chunk-tokens" => {
-                args.chunk_tokens = value()?
-                    .parse()
-                    .map_err(|e| format!("--chunk-tokens: {e}"))?
-            }
+            "--chunk-tokens" => args.chunk_tokens = value()?.parse().map_err(|e| format!("--chunk-tokens: {e}"))?,
             "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
             "--sweep" => args.sweep = true,
             _ => {
@@ -70,18 +66,11 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let model = BertEmbedder::load(&args.model, DeviceChoice::Cpu)?;
-    println!(
-        "model: {} loaded in {:.0} ms (identity {})",
-        model.name(),
-        ms(t),
-        model.identity()
-    );
+    println!("model: {} loaded in {:.0} ms (identity {})", model.name(), ms(t), model.identity());
 
     let chunks = chunk_sources(&model, &args.src, args.chunks, args.chunk_tokens)?;
-    let tokens: usize = chunks
-        .iter()
-        .map(|c| model.count_tokens(c).map(|n| n.min(model.max_tokens())))
-        .sum::<Result<usize, _>>()?;
+    let tokens: usize =
+        chunks.iter().map(|c| model.count_tokens(c).map(|n| n.min(model.max_tokens()))).sum::<Result<usize, _>>()?;
     println!(
         "corpus: {} chunks from {}, {} tokens ({:.0} per chunk)",
         chunks.len(),
@@ -127,11 +116,7 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let bucketed = seconds(&model, &|m| m.embed(&refs, TextRole::Document).map(drop))?;
-    report(
-        "length-bucketed, default batches (32 / 8192)",
-        tokens,
-        bucketed,
-    );
+    report("length-bucketed, default batches (32 / 8192)", tokens, bucketed);
     // Baseline: batches of 32 in file order, each padded to its longest text.
     let unbucketed = seconds(&model, &|m| {
         for slice in refs.chunks(32) {
@@ -139,16 +124,10 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })?;
-    report(
-        "file order, batches of 32 (no bucketing)",
-        tokens,
-        unbucketed,
-    );
+    report("file order, batches of 32 (no bucketing)", tokens, unbucketed);
     let few = &refs[..refs.len().min(32)];
-    let few_tokens: usize = few
-        .iter()
-        .map(|c| model.count_tokens(c).map(|n| n.min(model.max_tokens())))
-        .sum::<Result<usize, _>>()?;
+    let few_tokens: usize =
+        few.iter().map(|c| model.count_tokens(c).map(|n| n.min(model.max_tokens()))).sum::<Result<usize, _>>()?;
     let single = seconds(&model, &|m| {
         for text in few {
             m.embed(&[text], TextRole::Document)?;
@@ -160,10 +139,7 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
     if args.sweep {
         for max_texts in [4, 8, 16, 32, 64, 128] {
             let options = EmbedOptions {
-                batch: BatchLimits {
-                    max_texts,
-                    max_tokens: max_texts * 256,
-                },
+                batch: BatchLimits { max_texts, max_tokens: max_texts * 256 },
                 ..EmbedOptions::default()
             };
             let m = BertEmbedder::load_with(&args.model, &options)?;
@@ -184,12 +160,7 @@ fn cpu_seconds() -> f64 {
         return 0.0;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     // Linux reports in USER_HZ, which is 100 on every mainstream architecture.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -272,17 +243,8 @@ fn matmul_peak_gflops() -> candle_core::Result<f64> {
 /// FLOPs per token of a BERT encoder at sequence length `seq`: the weight matmuls
 /// (2 × (4H² + 2HI) per layer) plus attention scores and mixing (2 × 2 × seq × H).
 fn flops_per_token(model_dir: &Path, seq: f64) -> Result<f64, Box<dyn std::error::Error>> {
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(model_dir.join("config.json"))?)?;
-    let get = |k: &str| {
-        config[k]
-            .as_f64()
-            .ok_or_else(|| format!("config.json has no {k}"))
-    };
-    let (h, i, layers) = (
-        get("hidden_size")?,
-        get("intermediate_size")?,
-        get("num_hidden_layers")?,
-    );
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(model_dir.join("config.json"))?)?;
+    let get = |k: &str| config[k].as_f64().ok_or_else(|| format!("config.json has no {k}"));
+    let (h, i, layers) = (get("hidden_size")?, get("intermediate_size")?, get("num_hidden_layers")?);
     Ok(layers * (2.0 * (4.0 * h * h + 2.0 * h * i) + 4.0 * seq * h))
 }

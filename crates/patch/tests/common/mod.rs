@@ -35,15 +35,9 @@ pub fn git(dir: &Path) -> Command {
 
 /// Runs `cmd`, which must exit with one of `ok_codes`; returns stdout.
 pub fn run(cmd: &mut Command, ok_codes: &[i32]) -> Vec<u8> {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let code = out.status.code().unwrap_or(-1);
-    assert!(
-        ok_codes.contains(&code),
-        "{cmd:?} exited with {code}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(ok_codes.contains(&code), "{cmd:?} exited with {code}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 

@@ -17,9 +17,7 @@ pub fn git(home: &Path, dir: &Path, args: &[&[u8]]) -> Vec<u8> {
     assert!(
         out.status.success(),
         "git {:?} failed: {}",
-        args.iter()
-            .map(|a| String::from_utf8_lossy(a))
-            .collect::<Vec<_>>(),
+        args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
@@ -51,22 +49,13 @@ pub fn git_cmd(home: &Path, dir: &Path, args: &[&[u8]]) -> Command {
 
 pub fn git_s(home: &Path, dir: &Path, args: &[&str]) -> String {
     let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8(git(home, dir, &args))
-        .unwrap()
-        .trim_end()
-        .to_owned()
+    String::from_utf8(git(home, dir, &args)).unwrap().trim_end().to_owned()
 }
 
 /// `git rev-parse --verify -q REV^{commit}`, None if git says no.
 pub fn rev_parse_commit(home: &Path, dir: &Path, rev: &str) -> Option<GitOid> {
     let spec = format!("{rev}^{{commit}}");
-    let out = git_cmd(
-        home,
-        dir,
-        &[b"rev-parse", b"--verify", b"-q", spec.as_bytes()],
-    )
-    .output()
-    .unwrap();
+    let out = git_cmd(home, dir, &[b"rev-parse", b"--verify", b"-q", spec.as_bytes()]).output().unwrap();
     if !out.status.success() {
         return None;
     }
@@ -99,11 +88,7 @@ pub fn fixture() -> Fixture {
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&work).unwrap();
-    let f = Fixture {
-        _tmp: tmp,
-        home,
-        work,
-    };
+    let f = Fixture { _tmp: tmp, home, work };
     let w = &f.work;
     f.git(&["init", "-q"]);
 
@@ -119,8 +104,7 @@ pub fn fixture() -> Fixture {
     write(&w.join("script.sh"), b"#!/bin/sh\necho hi\n");
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(w.join("script.sh"), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(w.join("script.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     std::os::unix::fs::symlink("src/lib.rs", w.join("link")).unwrap();
     // A non-UTF-8 file name, byte 0xff.
@@ -130,10 +114,7 @@ pub fn fixture() -> Fixture {
     f.git(&["commit", "-q", "-m", "first"]);
     f.git(&["tag", "v0.9"]);
 
-    write(
-        &w.join("src/lib.rs"),
-        b"pub fn hello() { println!(\"hi\"); }\n",
-    );
+    write(&w.join("src/lib.rs"), b"pub fn hello() { println!(\"hi\"); }\n");
     write(&w.join("src/new.rs"), b"// new\n");
     f.git(&["add", "-A"]);
     f.git(&["commit", "-q", "-m", "second"]);
@@ -157,23 +138,14 @@ pub fn fixture() -> Fixture {
 
     // A submodule entry (gitlink) pointing at some commit id.
     let head = f.git(&["rev-parse", "HEAD~1"]);
-    f.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("160000,{head},sub"),
-    ]);
+    f.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{head},sub")]);
     f.git(&["commit", "-q", "-m", "add gitlink"]);
     f
 }
 
 /// Parse `git ls-tree -r -z --full-tree REV`, dropping gitlinks.
 pub fn ls_tree(home: &Path, dir: &Path, rev: &str) -> Vec<TreeEntry> {
-    let out = git(
-        home,
-        dir,
-        &[b"ls-tree", b"-r", b"-z", b"--full-tree", rev.as_bytes()],
-    );
+    let out = git(home, dir, &[b"ls-tree", b"-r", b"-z", b"--full-tree", rev.as_bytes()]);
     let mut entries = Vec::new();
     for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let tab = rec.iter().position(|&b| b == b'\t').unwrap();
@@ -189,11 +161,7 @@ pub fn ls_tree(home: &Path, dir: &Path, rev: &str) -> Vec<TreeEntry> {
             "160000" => continue,
             m => panic!("unexpected mode {m}"),
         };
-        entries.push(TreeEntry {
-            path: rec[tab + 1..].to_vec(),
-            oid,
-            mode,
-        });
+        entries.push(TreeEntry { path: rec[tab + 1..].to_vec(), oid, mode });
     }
     entries
 }
@@ -234,9 +202,7 @@ pub fn git_stdin(home: &Path, dir: &Path, args: &[&[u8]], input: &[u8]) -> Vec<u
     assert!(
         out.status.success(),
         "git {:?} failed: {}",
-        args.iter()
-            .map(|a| String::from_utf8_lossy(a))
-            .collect::<Vec<_>>(),
+        args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>(),
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
@@ -244,12 +210,7 @@ pub fn git_stdin(home: &Path, dir: &Path, args: &[&[u8]], input: &[u8]) -> Vec<u
 
 /// `git hash-object --stdin` of `bytes`, without writing the object.
 pub fn git_hash_object(home: &Path, dir: &Path, bytes: &[u8]) -> GitOid {
-    let out = git_stdin(
-        home,
-        dir,
-        &[b"hash-object", b"--stdin", b"--no-filters"],
-        bytes,
-    );
+    let out = git_stdin(home, dir, &[b"hash-object", b"--stdin", b"--no-filters"], bytes);
     GitOid::from_hex(String::from_utf8(out).unwrap().trim()).unwrap()
 }
 
@@ -260,11 +221,7 @@ pub fn empty_repo() -> Fixture {
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&work).unwrap();
-    let f = Fixture {
-        _tmp: tmp,
-        home,
-        work,
-    };
+    let f = Fixture { _tmp: tmp, home, work };
     f.git(&["init", "-q"]);
     f
 }
