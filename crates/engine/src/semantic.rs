@@ -672,7 +672,7 @@ impl Engine {
             FindMode::Lexical => lexical.clone(),
             FindMode::Dense => dense.clone(),
             FindMode::Hybrid => {
-                let (wl, wd) = rank::fusion_weights(shape);
+                let (wl, wd) = fusion_weights(shape);
                 rank::fuse(&[(wl, &lexical), (wd, &dense)], 60.0, 2 * FIRST_STAGE)
             }
         };
@@ -802,6 +802,16 @@ impl Engine {
         }
         Ok(hits)
     }
+}
+
+/// The fusion weights for a query shape; `GROVE_FUSION_WEIGHTS=LEX,DENSE`
+/// overrides them for every shape (for tuning with `cargo xtask eval`).
+fn fusion_weights(shape: QueryShape) -> (f32, f32) {
+    let parsed = std::env::var("GROVE_FUSION_WEIGHTS").ok().and_then(|v| {
+        let (l, d) = v.split_once(',')?;
+        Some((l.trim().parse().ok()?, d.trim().parse().ok()?))
+    });
+    parsed.unwrap_or_else(|| rank::fusion_weights(shape))
 }
 
 fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
