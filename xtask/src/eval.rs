@@ -298,7 +298,7 @@ pub fn eval(o: EvalOpts) -> Result<ExitCode> {
         index_summary
     );
     let _ = writeln!(md);
-    let _ = writeln!(md, "| mode | Recall@1 | Recall@5 | Recall@10 | MRR | median-free mean ms/query |");
+    let _ = writeln!(md, "| mode | Recall@1 | Recall@5 | Recall@10 | MRR | mean ms per query (whole process) |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (mi, mode) in modes.iter().enumerate() {
         let t = totals[mi];
