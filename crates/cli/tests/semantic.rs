@@ -291,3 +291,28 @@ fn an_interrupted_semantic_index_resumes_without_redoing_finished_chunks() {
     assert_code(&out, 0);
     assert_eq!(json_lines(&out).last().unwrap()["unembedded"], 0);
 }
+
+#[test]
+fn files_over_the_embedding_limit_rank_lexically_and_are_not_reported_missing() {
+    let Some(model) = model_dir() else { return };
+    let (_t, repo) = demo_repo();
+    // ~900 KiB of generated data (over the 512 KiB embedding limit) with
+    // one findable word near the end.
+    let mut big = String::new();
+    for i in 0..40_000 {
+        big.push_str(&format!("row {i} value {}\n", i * 7));
+    }
+    big.push_str("zebra_marker_line\n");
+    assert!(big.len() > 512 << 10);
+    write(&repo, "data/table.txt", &big);
+    commit(&repo, "data");
+    let ix = Indexed::new(&repo);
+    let m = model.to_str().unwrap();
+    assert_code(&ix.run("index", ["--semantic", "--model-dir", m]), 0);
+    let out = ix.run("find", ["--model-dir", m, "--json", "-k", "3", "retry a failed connection"]);
+    assert_code(&out, 0);
+    assert_eq!(json_lines(&out).last().unwrap()["unembedded"], 0, "{}", describe(&out));
+    let out = ix.run("find", ["--model-dir", m, "--json", "--files", "zebra_marker_line"]);
+    assert_code(&out, 0);
+    assert_eq!(json_lines(&out)[0]["path"], "data/table.txt", "{}", describe(&out));
+}

@@ -658,7 +658,11 @@ impl Engine {
             let vectors = keys.iter().enumerate().filter_map(|(i, k)| match sem.vector(&model, k) {
                 Some((s, v)) => Some((i as u32, s, v)),
                 None => {
-                    unembedded += 1;
+                    // Files over the embedding limit are lexical by design,
+                    // not waiting for `index --semantic`.
+                    if rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES {
+                        unembedded += 1;
+                    }
                     None
                 }
             });
@@ -673,7 +677,18 @@ impl Engine {
             FindMode::Dense => dense.clone(),
             FindMode::Hybrid => {
                 let (wl, wd) = fusion_weights(shape);
-                rank::fuse(&[(wl, &lexical), (wd, &dense)], 60.0, 2 * FIRST_STAGE)
+                let fused = rank::fuse(&[(wl, &lexical), (wd, &dense)], 60.0, 2 * FIRST_STAGE);
+                if shape == QueryShape::Identifier {
+                    let compounds = compound_terms(query);
+                    let has_compound = |row: u32| {
+                        let (fi, ci) = rows[row as usize];
+                        let terms = &rs.records[fi as usize].chunks[ci as usize].terms;
+                        compounds.iter().any(|h| terms.binary_search_by_key(h, |&(t, _)| t).is_ok())
+                    };
+                    exact_identifier_first(fused, &lexical, has_compound)
+                } else {
+                    fused
+                }
             }
         };
         let rank_of = |list: &[(u32, f32)]| -> HashMap<u32, u32> {
@@ -804,6 +819,41 @@ impl Engine {
     }
 }
 
+/// Term hashes of the query's compound identifiers (`parse_expr`,
+/// `totalArea`): whole tokens that contain at least two of the query's other
+/// tokens (their parts).
+fn compound_terms(query: &str) -> Vec<u32> {
+    let mut toks = Vec::new();
+    grove_syntax::lexical_tokens(query.as_bytes(), &mut toks);
+    toks.iter()
+        .filter(|t| toks.iter().filter(|p| p.len() < t.len() && t.contains(p.as_str())).count() >= 2)
+        .map(|t| term_hash(t))
+        .collect()
+}
+
+/// For an identifier query, the chunks holding one of its compound
+/// identifiers verbatim come first, in BM25 order: rank fusion alone lets a
+/// chunk that merely shares a part ("line" of `zebra_marker_line`) and sits
+/// high in the dense list outrank the exact name. Their scores are lifted
+/// above the rest so that scores stay in order.
+fn exact_identifier_first(
+    fused: Vec<(u32, f32)>,
+    lexical: &[(u32, f32)],
+    has_compound: impl Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let exact: Vec<u32> = lexical.iter().map(|&(row, _)| row).filter(|&row| has_compound(row)).collect();
+    if exact.is_empty() {
+        return fused;
+    }
+    let top = fused.first().map_or(0.0, |&(_, s)| s);
+    let n = exact.len() as f32;
+    let mut out: Vec<(u32, f32)> =
+        exact.iter().enumerate().map(|(i, &row)| (row, top + (n - i as f32) / (60.0 + n))).collect();
+    let lifted: HashSet<u32> = exact.into_iter().collect();
+    out.extend(fused.into_iter().filter(|(row, _)| !lifted.contains(row)));
+    out
+}
+
 /// The fusion weights for a query shape; `GROVE_FUSION_WEIGHTS=LEX,DENSE`
 /// overrides them for every shape (for tuning with `cargo xtask eval`).
 fn fusion_weights(shape: QueryShape) -> (f32, f32) {
@@ -839,4 +889,27 @@ fn cut_to_tokens(text: &[u8], budget: usize) -> (&[u8], bool) {
         end += line.len();
     }
     (&text[..end], true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compound_identifiers_are_recognised() {
+        assert_eq!(compound_terms("zebra_marker_line"), vec![term_hash("zebra_marker_line")]);
+        assert_eq!(compound_terms("totalArea"), vec![term_hash("totalarea")]);
+        assert!(compound_terms("retry request").is_empty());
+        assert!(compound_terms("strbuf").is_empty());
+    }
+
+    #[test]
+    fn exact_identifier_hits_come_first_with_ordered_scores() {
+        let fused = vec![(7, 0.03), (3, 0.02), (9, 0.01)];
+        let lexical = vec![(3, 9.0), (7, 5.0), (9, 1.0)];
+        let out = exact_identifier_first(fused.clone(), &lexical, |row| row == 3 || row == 9);
+        assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec![3, 9, 7]);
+        assert!(out.windows(2).all(|w| w[0].1 >= w[1].1), "{out:?}");
+        assert_eq!(exact_identifier_first(fused.clone(), &lexical, |_| false), fused);
+    }
 }
