@@ -7,30 +7,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use grove_embed::quantize_i8 as quantize;
 use grove_search::rank::{bm25, dense_scan, dot_i8, LexicalDoc};
+
+mod common;
+use common::Rng;
 
 const CHUNKS: usize = 100_000;
 const DIM: usize = 384;
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
-fn quantize(v: &[f32]) -> (f32, Vec<i8>) {
-    let max = v.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
-    let scale = max / 127.0;
-    (scale, v.iter().map(|x| (x / scale).round() as i8).collect())
-}
 
 fn random_unit(rng: &mut Rng) -> Vec<f32> {
     let v: Vec<f32> = (0..DIM).map(|_| rng.unit() * 2.0 - 1.0).collect();

@@ -156,14 +156,18 @@ fn read_dir_corpus(root: &Path, only_rs: bool, limit: u64) -> Vec<CorpusFile> {
 }
 
 /// xorshift64*: small, seeded, identical on every platform.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize

@@ -68,17 +68,24 @@ pub enum Command {
     Find(FindArgs),
 }
 
+/// The one state `symbols` and `find` look at.
 #[derive(Args, Debug)]
-pub struct SymbolsArgs {
-    /// A name, a prefix, or letters in order (fuzzy).
-    #[arg(value_name = "QUERY")]
-    pub query: String,
+pub struct TargetArgs {
     /// The revision or snapshot (default HEAD).
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
     /// The working tree as it is now.
     #[arg(long, conflicts_with = "rev")]
     pub worktree: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SymbolsArgs {
+    /// A name, a prefix, or letters in order (fuzzy).
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Only this kind (repeatable): function, method, class, struct, enum, interface, trait, ...
     #[arg(long, value_name = "KIND")]
     pub kind: Vec<String>,
@@ -102,12 +109,8 @@ pub struct FindArgs {
     /// Natural language, identifiers, or both.
     #[arg(value_name = "QUERY")]
     pub query: String,
-    /// The revision or snapshot (default HEAD).
-    #[arg(long, value_name = "REV")]
-    pub rev: Option<String>,
-    /// The working tree as it is now.
-    #[arg(long, conflicts_with = "rev")]
-    pub worktree: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Number of results.
     #[arg(short = 'k', long, value_name = "N", default_value_t = 10)]
     pub k: usize,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use grove_engine::{Engine, FindMode, FindOptions, QueryShape, ResolvedRev, SymbolKind, SymbolQuery};
 use serde_json::json;
 
-use crate::args::{FindArgs, FindModeArg, SymbolsArgs};
+use crate::args::{FindArgs, FindModeArg, SymbolsArgs, TargetArgs};
 use crate::output::write_or_quiet;
 use crate::progress;
 
@@ -47,14 +47,14 @@ pub fn semantic_index(engine: &Engine, revs: &[ResolvedRev]) -> anyhow::Result<E
     Ok(if s.interrupted { ExitCode::from(130) } else { ExitCode::SUCCESS })
 }
 
-fn target(engine: &Engine, rev: Option<&str>, worktree: bool) -> anyhow::Result<ResolvedRev> {
-    if worktree {
+fn resolve_target(engine: &Engine, t: &TargetArgs) -> anyhow::Result<ResolvedRev> {
+    if t.worktree {
         engine.apply_worktree(grove_engine::WORKTREE_NAME, &progress::Bar::new())?;
         let mut r = engine.resolve_one(grove_engine::WORKTREE_NAME)?;
         r.label = "worktree".into();
         return Ok(r);
     }
-    Ok(engine.resolve_one(rev.unwrap_or("HEAD"))?)
+    Ok(engine.resolve_one(t.rev.as_deref().unwrap_or("HEAD"))?)
 }
 
 pub fn symbols(engine: &Engine, a: &SymbolsArgs) -> anyhow::Result<ExitCode> {
@@ -67,7 +67,7 @@ pub fn symbols(engine: &Engine, a: &SymbolsArgs) -> anyhow::Result<ExitCode> {
             )
         })?);
     }
-    let rev = target(engine, a.rev.as_deref(), a.worktree)?;
+    let rev = resolve_target(engine, &a.target)?;
     let q = SymbolQuery { query: a.query.clone(), kinds, limit: a.limit };
     let hits = engine.symbols(&rev, &q, &progress::Bar::new())?;
     let mut out = Vec::new();
@@ -93,7 +93,7 @@ pub fn find(engine: &Engine, a: &FindArgs) -> anyhow::Result<ExitCode> {
     if a.query.trim().is_empty() {
         anyhow::bail!("empty query");
     }
-    let rev = target(engine, a.rev.as_deref(), a.worktree)?;
+    let rev = resolve_target(engine, &a.target)?;
     let opts = FindOptions {
         mode: match a.mode {
             FindModeArg::Lexical => FindMode::Lexical,
@@ -147,7 +147,7 @@ pub fn find(engine: &Engine, a: &FindArgs) -> anyhow::Result<ExitCode> {
             "grove: {} of {} chunks have no embedding yet and ranked lexically only; run `grove index --semantic{}`",
             r.unembedded,
             r.chunks,
-            a.rev.as_deref().map(|r| format!(" --rev {r}")).unwrap_or_default()
+            a.target.rev.as_deref().map(|r| format!(" --rev {r}")).unwrap_or_default()
         );
     }
     if r.budget_exhausted && !a.json {

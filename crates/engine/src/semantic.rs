@@ -86,6 +86,13 @@ fn read_doc(seg: &Segment, id: ObjectId, doc: u32) -> Result<Vec<u8>, EngineErro
     Ok(buf)
 }
 
+impl LiveFile {
+    /// Whether its chunks get embeddings (larger files rank lexically only).
+    fn embeddable(&self) -> bool {
+        self.size <= MAX_EMBED_FILE_BYTES
+    }
+}
+
 /// A revision's live files and their syntax records.
 struct RevSyntax {
     files: Vec<LiveFile>,
@@ -474,7 +481,7 @@ impl Engine {
             summary.files_analysed += rs.files.len();
             for (f, rec) in rs.files.into_iter().zip(rs.records) {
                 summary.chunks += rec.chunks.len();
-                if f.size > MAX_EMBED_FILE_BYTES {
+                if !f.embeddable() {
                     continue;
                 }
                 for (ci, c) in rec.chunks.iter().enumerate() {
@@ -507,7 +514,9 @@ impl Engine {
         let model = embedder.identity().0;
         progress.start("embedding chunks", todo.len() as u64);
         let mut segments = Segments::new(store);
-        let mut content: HashMap<(ObjectId, u32), Arc<Vec<u8>>> = HashMap::new();
+        // Chunks of one file are queued together: keep only the current
+        // file's bytes.
+        let mut current: Option<((ObjectId, u32), Vec<u8>)> = None;
         for batch in todo.chunks(vector_flush()) {
             if stop.load(Ordering::Relaxed) {
                 summary.interrupted = true;
@@ -515,19 +524,12 @@ impl Engine {
             }
             let mut texts: Vec<String> = Vec::with_capacity(batch.len());
             for (_, rec, ci, f) in batch {
-                let bytes = match content.get(&(f.segment, f.doc)) {
-                    Some(b) => b.clone(),
-                    None => {
-                        let buf = segments.read(f.segment, f.doc)?;
-                        // Chunks of one file are queued together; keep only
-                        // the current file's bytes around.
-                        content.clear();
-                        let b = Arc::new(buf);
-                        content.insert((f.segment, f.doc), b.clone());
-                        b
-                    }
-                };
-                texts.push(embed_text(&f.path, &bytes, &rec.chunks[*ci]));
+                let doc = (f.segment, f.doc);
+                if current.as_ref().is_none_or(|(d, _)| *d != doc) {
+                    current = Some((doc, segments.read(f.segment, f.doc)?));
+                }
+                let bytes = current.as_ref().map_or(&[][..], |(_, b)| b);
+                texts.push(embed_text(&f.path, bytes, &rec.chunks[*ci]));
             }
             let mut w = VectorFileWriter::new(model, embedder.dim());
             // Smaller embed calls inside a flush keep the progress bar moving
@@ -623,9 +625,7 @@ impl Engine {
             // Embed a small number of missing chunks now (a working-tree or
             // patch state touches a few files).
             let missing: Vec<usize> = (0..rows.len())
-                .filter(|&i| {
-                    rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES && sem.vector(&model, &keys[i]).is_none()
-                })
+                .filter(|&i| rs.files[rows[i].0 as usize].embeddable() && sem.vector(&model, &keys[i]).is_none())
                 .collect();
             if !missing.is_empty() && missing.len() <= opts.embed_on_the_fly {
                 let mut seen = HashSet::new();
@@ -660,7 +660,7 @@ impl Engine {
                 None => {
                     // Files over the embedding limit are lexical by design,
                     // not waiting for `index --semantic`.
-                    if rs.files[rows[i].0 as usize].size <= MAX_EMBED_FILE_BYTES {
+                    if rs.files[rows[i].0 as usize].embeddable() {
                         unembedded += 1;
                     }
                     None

@@ -42,7 +42,8 @@ pub enum SemIndexError {
 pub struct SemIndex {
     syntax: Vec<SyntaxFile>,
     vectors: Vec<VectorFile>,
-    /// Files that could not be used (damaged or another version), for `grove check`.
+    /// Files that could not be used (damaged, or a format this grove does
+    /// not read); lookups skip them and their records are recomputed.
     pub unusable: Vec<String>,
 }
 
@@ -51,25 +52,14 @@ impl SemIndex {
     /// other chunker versions are ignored and recomputed) and every vector file.
     pub fn open(store: &Store, syntax_version: u32) -> Result<SemIndex, SemIndexError> {
         let mut out = SemIndex { syntax: Vec::new(), vectors: Vec::new(), unusable: Vec::new() };
-        for id in store.list(Kind::Syntax)? {
-            let map = match store.map(Kind::Syntax, id) {
-                Ok(m) => m,
-                // A concurrent gc may have removed it between list and map.
-                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            };
+        for map in map_all(store, Kind::Syntax)? {
             match SyntaxFile::open(map.clone()) {
                 Ok(f) if f.syntax_version() == syntax_version => out.syntax.push(f),
                 Ok(_) => {}
                 Err(e) => out.unusable.push(format!("{}: {e}", map.path().display())),
             }
         }
-        for id in store.list(Kind::Vectors)? {
-            let map = match store.map(Kind::Vectors, id) {
-                Ok(m) => m,
-                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            };
+        for map in map_all(store, Kind::Vectors)? {
             match VectorFile::open(map.clone()) {
                 Ok(f) => out.vectors.push(f),
                 Err(e) => out.unusable.push(format!("{}: {e}", map.path().display())),
@@ -110,6 +100,20 @@ impl SemIndex {
     pub fn vector_count(&self, model: &[u8; 32]) -> usize {
         self.vectors.iter().filter(|f| f.model() == model).map(|f| f.len()).sum()
     }
+}
+
+/// Maps every object of `kind`, skipping any that a concurrent gc removed
+/// between listing and mapping.
+fn map_all(store: &Store, kind: Kind) -> Result<Vec<Bytes>, SemIndexError> {
+    let mut out = Vec::new();
+    for id in store.list(kind)? {
+        match store.map(kind, id) {
+            Ok(m) => out.push(m),
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
 }
 
 /// Writes a finished syntax file to the store and opens it.
