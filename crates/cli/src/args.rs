@@ -66,6 +66,23 @@ pub enum Command {
     Symbols(SymbolsArgs),
     /// Find code by meaning or identifiers: BM25 + embeddings, fused (see --mode).
     Find(FindArgs),
+    /// Serve an editor over stdio: the Language Server Protocol (docs/lsp.md).
+    Lsp,
+    /// Serve AI agents over stdio: the Model Context Protocol (docs/mcp.md).
+    Mcp,
+    /// Serve an HTTP/JSON API over one or more repositories (docs/http.md).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback unless you say otherwise).
+    #[arg(long = "http", value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub addr: std::net::SocketAddr,
+    /// Repositories to serve, as NAME=DIR or DIR (named after its directory);
+    /// default: the repository given by --repo or containing the current directory.
+    #[arg(value_name = "[NAME=]DIR")]
+    pub repos: Vec<String>,
 }
 
 /// The one state `symbols` and `find` look at.

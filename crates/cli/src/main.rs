@@ -8,6 +8,7 @@ mod lifecycle;
 mod output;
 mod progress;
 mod semantic;
+mod serve;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -115,6 +116,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Symbols(a) => semantic::symbols(&Engine::open(&repo_dir, opts)?, &a),
         Command::Find(a) => semantic::find(&Engine::open(&repo_dir, opts)?, &a),
+        Command::Lsp => {
+            grove_lsp::serve_stdio(&repo_dir, opts).map_err(|e| anyhow::anyhow!("lsp: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mcp => {
+            grove_mcp::serve_stdio(&repo_dir, opts).map_err(|e| anyhow::anyhow!("mcp: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(a) => serve::run(&repo_dir, opts, &a),
         Command::Check => {
             let engine = Engine::open(&repo_dir, opts)?;
             let r = engine.check()?;

@@ -16,16 +16,20 @@ use grove_manifest::{commit_ref, get_ref, load_refs, DocRef, ManifestError, Snap
 use grove_search::{CompiledPattern, SearchError, SearchOptions, SearchOutput, Target};
 use grove_segment::Segment;
 use grove_store::{Kind, ObjectId, Store, StoreError};
-use grove_vcs::{Commit, RefKind, Repo, VcsError};
+use grove_vcs::{Commit, RefKind, Repo};
 
+mod browse;
 mod semantic;
 mod states;
 
+pub use browse::{FileChange, FileInfo, Revisions};
+pub use grove_base::{lossy, EntryMode, GitOid};
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
 pub use grove_search as search;
 pub use grove_search::rank::QueryShape;
 pub use grove_syntax::SymbolKind;
+pub use grove_vcs::VcsError;
 pub use semantic::{
     FindHit, FindMode, FindOptions, FindOutput, SemanticSummary, SymbolHit, SymbolQuery, SYNTAX_VERSION,
 };

@@ -17,12 +17,12 @@ use crate::{SearchError, Skipped, Target};
 /// ripgrep's `-g` semantics: globs match the path relative to the repository
 /// root gitignore-style; `!glob` excludes; with any positive glob, only
 /// matching paths are searched.
-pub(crate) struct PathFilter {
+pub struct PathFilter {
     overrides: Option<Override>,
 }
 
 impl PathFilter {
-    pub(crate) fn new(globs: &[String]) -> Result<PathFilter, SearchError> {
+    pub fn new(globs: &[String]) -> Result<PathFilter, SearchError> {
         if globs.is_empty() {
             return Ok(PathFilter { overrides: None });
         }
@@ -34,7 +34,7 @@ impl PathFilter {
         Ok(PathFilter { overrides: Some(o) })
     }
 
-    pub(crate) fn accepts(&self, path: &[u8]) -> bool {
+    pub fn accepts(&self, path: &[u8]) -> bool {
         let Some(o) = &self.overrides else { return true };
         let p = Path::new("/").join(std::ffi::OsStr::from_bytes(path));
         !o.matched(&p, false).is_ignore()

@@ -27,6 +27,7 @@ use grove_manifest::{DocRef, Snapshot};
 use grove_segment::{Segment, SegmentError};
 use grove_store::ObjectId;
 
+pub use candidates::PathFilter;
 pub use pattern::{CaseMode, CompiledPattern, PatternOptions};
 pub use verify::{DocMatches, LineHit, LineKind};
 

@@ -288,6 +288,15 @@ impl Repo {
         self.with_repo(|repo| list_refs(repo, kind, Some(&matcher)))
     }
 
+    /// The short name of the branch HEAD is on (`main`), or `None` when HEAD
+    /// is detached or unborn.
+    pub fn head_branch(&self) -> Option<String> {
+        self.with_repo(|repo| {
+            let name = repo.head_name().ok()??;
+            Some(name.shorten().to_string())
+        })
+    }
+
     /// Every tag and local branch, peeled to commits, sorted by kind (tags first) then
     /// by name. Like [`Repo::refs_matching`] with the glob `*`: refs that do not lead to
     /// a commit and broken refs are left out.
