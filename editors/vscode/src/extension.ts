@@ -37,6 +37,8 @@ import { documentForTarget, parseRevUri, REV_SCHEME } from './uri';
 const TYPING_PAUSE_MS = 150;
 
 let client: LanguageClient | undefined;
+/** The start in progress: commands wait for it rather than fail while the server initializes. */
+let starting: Promise<void> | undefined;
 /** Why there is no running client, to repeat when a command needs one. */
 let notRunningReason: string | undefined;
 
@@ -54,7 +56,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     { dispose: () => void stopClient() },
   );
-  await startClient();
+  // Not awaited: activation should not wait for the server (it may index first).
+  void beginStart();
+}
+
+function beginStart(): Promise<void> {
+  const start = startClient().finally(() => {
+    if (starting === start) {
+      starting = undefined;
+    }
+  });
+  starting = start;
+  return start;
 }
 
 export function deactivate(): Thenable<void> | undefined {
@@ -112,8 +125,9 @@ function stopClient(): Thenable<void> | undefined {
 }
 
 async function restartClient(): Promise<void> {
+  await starting?.catch(() => undefined);
   await stopClient();
-  await startClient();
+  await beginStart();
 }
 
 async function showErrorWithSettings(message: string): Promise<void> {
@@ -123,7 +137,8 @@ async function showErrorWithSettings(message: string): Promise<void> {
   }
 }
 
-function runningClient(): LanguageClient | undefined {
+async function runningClient(): Promise<LanguageClient | undefined> {
+  await starting;
   if (client?.isRunning()) {
     return client;
   }
@@ -154,7 +169,7 @@ class RevisionDocuments implements vscode.TextDocumentContentProvider {
     if (file === undefined) {
       throw new Error(`grove: not a file at a revision: ${uri.toString()}`);
     }
-    const running = runningClient();
+    const running = await runningClient();
     if (running === undefined) {
       throw new Error(notRunningReason ?? 'grove: the language server is not running');
     }
@@ -240,7 +255,7 @@ async function showResults<R>(
  * of the one before. Enter shows the results.
  */
 async function searchCommand(rev: string | undefined): Promise<void> {
-  const running = runningClient();
+  const running = await runningClient();
   if (running === undefined) {
     return;
   }
@@ -324,7 +339,7 @@ function toRevisionQuickPickItem(item: RevisionItem): RevisionQuickPickItem {
 
 /** Picks a revision from `grove/revisions` (or takes one typed in, e.g. `HEAD~3`), then searches it. */
 async function searchAtRevisionCommand(): Promise<void> {
-  const running = runningClient();
+  const running = await runningClient();
   if (running === undefined) {
     return;
   }
@@ -374,7 +389,7 @@ async function searchAtRevisionCommand(): Promise<void> {
 
 /** Asks for a description of the code, then lists `grove/find`'s hits with their symbol and score. */
 async function findCommand(): Promise<void> {
-  const running = runningClient();
+  const running = await runningClient();
   if (running === undefined) {
     return;
   }
