@@ -310,15 +310,48 @@ pub struct SearchArgs {
     /// Accepted for git grep compatibility; line numbers are always shown.
     #[arg(short = 'n', long = "line-number", hide = true)]
     pub line_number: bool,
-    /// JSON Lines: one object per matching line, then a summary object.
-    #[arg(long)]
+    /// JSON Lines: one object per matching line, then a summary object (docs/json.md).
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: `text` (git grep -n), `json` (JSON Lines), or `github`
+    /// (workflow annotations `::error file=...,line=...::...`, one per match).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Annotation level with `--format github`.
+    #[arg(long, value_enum, default_value_t = Level::Error, value_name = "LEVEL")]
+    pub annotation_level: Level,
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     pub color: Color,
     /// Files larger than this are not searched (they are reported).
     #[arg(long, value_name = "SIZE", default_value = "2M")]
     pub max_filesize: Size,
+}
+
+impl SearchArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format.unwrap_or(Format::Text)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+/// GitHub Actions' annotation commands.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -235,12 +235,18 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
         args::Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let printer = output::Printer { revs: &revs, mode, color, context: sopts.before_context + sopts.after_context > 0 };
-    let any = if a.json {
-        printer.json(&out, started.elapsed())?
-    } else {
-        let any = printer.text(&out)?;
-        output::report_skipped(&out, &revs, a.max_filesize.0);
-        any
+    let any = match a.format() {
+        args::Format::Json => printer.json(&out, started.elapsed())?,
+        args::Format::Github => {
+            let any = printer.github(&out, text, a.annotation_level)?;
+            output::report_skipped(&out, &revs, a.max_filesize.0);
+            any
+        }
+        args::Format::Text => {
+            let any = printer.text(&out)?;
+            output::report_skipped(&out, &revs, a.max_filesize.0);
+            any
+        }
     };
     Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

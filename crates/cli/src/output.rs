@@ -113,6 +113,55 @@ impl Printer<'_> {
         Ok(())
     }
 
+    /// GitHub Actions workflow commands, one annotation per match (per file
+    /// with -l, per file with its count with -c); returns whether anything matched.
+    pub fn github(&self, out: &SearchOutput, pattern: &str, level: crate::args::Level) -> io::Result<bool> {
+        let cmd = match level {
+            crate::args::Level::Error => "error",
+            crate::args::Level::Warning => "warning",
+            crate::args::Level::Notice => "notice",
+        };
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+        for f in &out.files {
+            let rev = &self.revs[f.target].label;
+            let file = annotation_property(&lossy(&f.path));
+            let title = if self.multi() {
+                annotation_property(&format!("grove: {pattern} (at {rev})"))
+            } else {
+                annotation_property(&format!("grove: {pattern}"))
+            };
+            match self.mode {
+                OutputMode::FilesWithMatches | OutputMode::Count => {
+                    let n = f.matches.count;
+                    let msg = format!("{n} matching line{}", if n == 1 { "" } else { "s" });
+                    writeln!(buf, "::{cmd} file={file},title={title}::{}", annotation_data(&msg))?;
+                }
+                OutputMode::Lines => {
+                    for hit in f.matches.lines.iter().filter(|h| h.kind == LineKind::Match) {
+                        let text = lossy(&hit.bytes);
+                        // Columns are 1-based character positions in the line.
+                        let first = hit.bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+                        let (col_start, col_end) = match hit.submatches.first() {
+                            Some(&(s, e)) if e <= first.len() => {
+                                let chars = |k: usize| lossy(&first[..k]).chars().count();
+                                (chars(s) + 1, chars(e) + 1)
+                            }
+                            _ => (1, 1),
+                        };
+                        writeln!(
+                            buf,
+                            "::{cmd} file={file},line={},col={col_start},endColumn={col_end},title={title}::{}",
+                            hit.line_number,
+                            annotation_data(text.trim_end())
+                        )?;
+                    }
+                }
+            }
+        }
+        write_or_quiet(&buf)?;
+        Ok(!out.files.is_empty())
+    }
+
     /// JSON Lines; returns whether anything matched.
     pub fn json(&self, out: &SearchOutput, elapsed: Duration) -> io::Result<bool> {
         let stdout = io::stdout();
@@ -181,6 +230,16 @@ impl Printer<'_> {
         }
         Ok(!out.files.is_empty())
     }
+}
+
+/// GitHub's workflow-command escaping for a message.
+fn annotation_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// ... and for a property value, where ':' and ',' separate fields.
+fn annotation_property(s: &str) -> String {
+    annotation_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
