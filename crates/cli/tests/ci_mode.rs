@@ -28,7 +28,9 @@ fn pr_repo(dir: &Path) {
 
 /// `::error file=F,line=L,col=C,endColumn=E,title=T::MESSAGE` → (F, L, C, E, MESSAGE), unescaped.
 fn parse_annotation(line: &str) -> (String, u64, usize, usize, String) {
-    let unescape = |s: &str| s.replace("%3A", ":").replace("%2C", ",").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%");
+    let unescape = |s: &str| {
+        s.replace("%3A", ":").replace("%2C", ",").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+    };
     let rest = line.strip_prefix("::error ").unwrap_or_else(|| panic!("not an error annotation: {line}"));
     let (props, msg) = rest.split_once("::").unwrap();
     let mut file = String::new();

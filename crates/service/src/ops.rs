@@ -137,12 +137,12 @@ impl Service {
             max_filesize: None,
         };
         let out = self.engine.search(&revs, since.as_ref(), &pattern, &sopts, progress)?;
-        Ok(self.bound_matches(&revs, &out, max))
+        Ok(self.bound_matches(&revs, &out, max, context))
     }
 
     /// Turns engine results into match lines with their context, stopping at
     /// the count and byte limits.
-    fn bound_matches(&self, revs: &[ResolvedRev], out: &SearchOutput, max: usize) -> SearchResponse {
+    fn bound_matches(&self, revs: &[ResolvedRev], out: &SearchOutput, max: usize, context: usize) -> SearchResponse {
         let mut matches: Vec<MatchLine> = Vec::new();
         let mut total = 0u64;
         let mut bytes = 0usize;
@@ -165,9 +165,13 @@ impl Service {
                     LineKind::Context => {
                         let text = self.cut_line(&hit.bytes);
                         bytes += text.len();
-                        // A context line follows the previous match, or leads the next one.
+                        // A context line follows the previous match (up to
+                        // `context` of them), or leads the next one.
                         match last {
-                            Some(i) if matches[i].line + matches[i].after.len() as u64 + 1 == hit.line_number => {
+                            Some(i)
+                                if matches[i].after.len() < context
+                                    && matches[i].line + matches[i].after.len() as u64 + 1 == hit.line_number =>
+                            {
                                 matches[i].after.push(text)
                             }
                             _ => before.push(text),
