@@ -87,7 +87,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gc(a) => {
             let engine = Engine::open(&repo_dir, opts)?;
             let grace = std::time::Duration::from_secs(if a.now { 0 } else { a.grace });
-            let r = engine.gc(grace)?;
+            let g = engine.gc(grace)?;
+            let r = &g.index;
             println!(
                 "removed {} segments and {} snapshots ({}), {} temp files; {} unreferenced kept for the grace period",
                 r.segments_removed,
@@ -96,6 +97,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.temp_removed,
                 r.pending
             );
+            let s = &g.side;
+            if s.files_removed > 0 {
+                println!(
+                    "side index: dropped {} syntax records and {} vectors no snapshot uses; {} files rewritten into {} ({} freed)",
+                    s.records_dropped,
+                    s.vectors_dropped,
+                    s.files_removed,
+                    s.files_written,
+                    output::human_bytes(s.bytes_freed)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Compact => {

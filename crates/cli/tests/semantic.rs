@@ -316,3 +316,49 @@ fn files_over_the_embedding_limit_rank_lexically_and_are_not_reported_missing() 
     assert_code(&out, 0);
     assert_eq!(json_lines(&out)[0]["path"], "data/table.txt", "{}", describe(&out));
 }
+
+#[test]
+fn gc_drops_side_index_entries_no_snapshot_uses_and_keeps_the_rest() {
+    let (_t, repo) = demo_repo();
+    let ix = Indexed::new(&repo);
+    let model = model_dir();
+    let m = model.as_ref().map(|m| m.to_str().unwrap().to_string());
+    for rev in ["HEAD~1", "HEAD"] {
+        match &m {
+            Some(m) => assert_code(&ix.run("index", ["--semantic", "--model-dir", m, "--rev", rev]), 0),
+            None => assert_code(&ix.run("symbols", ["--rev", rev, "Lexer"]), 0),
+        }
+    }
+    let files = |kind: &str| std::fs::read_dir(ix.index.join(kind)).map_or(0, |d| d.count());
+    assert!(files("syntax") >= 2);
+    // Nothing is dead yet: gc leaves the side index alone.
+    let out = ix.run("gc", ["--now"]);
+    assert_code(&out, 0);
+    assert!(!stdout(&out).contains("side index"), "{}", describe(&out));
+    // Forget the first commit: its lexer.rs blob (and that file's chunks) are dead.
+    let first = String::from_utf8(git_ok(&repo, ["rev-parse", "HEAD~1"])).unwrap();
+    assert_code(&ix.run("drop", [first.trim()]), 0);
+    let out = ix.run("gc", ["--now"]);
+    assert_code(&out, 0);
+    let s = stdout(&out);
+    let dropped = |what: &str| -> u64 {
+        let at = s.find("dropped ").unwrap_or_else(|| panic!("no side-index line: {}", describe(&out)));
+        let words: Vec<&str> = s[at..].split_whitespace().collect();
+        let i = words.iter().position(|w| *w == what).unwrap();
+        words[i - 1].parse().unwrap()
+    };
+    assert_eq!(dropped("syntax"), 1, "only the old lexer.rs: {}", describe(&out));
+    assert_eq!(files("syntax"), 1);
+    assert_code(&ix.check(), 0);
+    // What HEAD needs is still there: nothing is analysed or embedded again.
+    let out = ix.run("symbols", ["--json", "tokenize_line"]);
+    assert_code(&out, 0);
+    assert_eq!(json_lines(&out)[0]["path"], "src/lexer.rs");
+    assert!(!stderr(&out).contains("analysing"), "{}", describe(&out));
+    if let Some(m) = &m {
+        assert!(dropped("vectors") >= 1, "{}", describe(&out));
+        let out = ix.run("index", ["--semantic", "--model-dir", m]);
+        assert_code(&out, 0);
+        assert!(stdout(&out).contains("embedded 0 "), "vectors of HEAD were lost: {}", describe(&out));
+    }
+}

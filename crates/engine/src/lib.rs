@@ -28,6 +28,7 @@ pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
 pub use grove_search as search;
 pub use grove_search::rank::QueryShape;
+pub use grove_semindex::CollectReport;
 pub use grove_syntax::SymbolKind;
 pub use grove_vcs::VcsError;
 pub use semantic::{
@@ -61,6 +62,13 @@ pub enum EngineError {
     /// provide one); only semantic commands need it.
     #[error("{0}")]
     Model(String),
+}
+
+/// What `grove gc` did to the index proper and to the side index.
+#[derive(Clone, Debug, Default)]
+pub struct GcSummary {
+    pub index: GcReport,
+    pub side: grove_semindex::CollectReport,
 }
 
 /// How long unreferenced files are kept for readers that may still use them.
@@ -238,10 +246,14 @@ impl Engine {
         Ok(grove_indexer::maintenance::compact(&store, &CompactOptions::default(), true)?)
     }
 
-    /// `grove gc`: remove what no ref reaches, after a grace period.
-    pub fn gc(&self, grace: std::time::Duration) -> Result<GcReport, EngineError> {
+    /// `grove gc`: remove what no ref reaches, after a grace period, then
+    /// rewrite the side index (syntax and vector files) without what no
+    /// retained snapshot can ask for.
+    pub fn gc(&self, grace: std::time::Duration) -> Result<GcSummary, EngineError> {
         let store = Store::open(&self.index_dir)?;
-        Ok(grove_indexer::maintenance::gc(&store, grace)?)
+        let index = grove_indexer::maintenance::gc(&store, grace)?;
+        let side = self.collect_side_index(&store)?;
+        Ok(GcSummary { index, side })
     }
 
     /// Deletes the index directory (for `--rebuild`).

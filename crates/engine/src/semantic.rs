@@ -13,14 +13,14 @@ use std::sync::Arc;
 
 use grove_base::ContentId;
 use grove_embed::{Embedder, TextRole};
-use grove_manifest::{DocRef, Snapshot};
+use grove_manifest::{load_refs, DocRef, Snapshot};
 use grove_search::rank::{self, LexicalDoc, QueryShape};
 use grove_segment::Segment;
 use grove_semindex::{
-    put_syntax_file, put_vector_file, term_hash, BlobSyntax, ChunkKey, ChunkRec, SemIndex, SymbolRec, SyntaxFileWriter,
-    SyntaxKey, VectorFileWriter,
+    collect_syntax, collect_vectors, put_syntax_file, put_vector_file, term_hash, BlobSyntax, ChunkKey, ChunkRec,
+    CollectReport, SemIndex, SymbolRec, SyntaxFileWriter, SyntaxKey, VectorFileWriter,
 };
-use grove_store::{ObjectId, Store};
+use grove_store::{Kind, ObjectId, Store};
 use grove_syntax::{ChunkLimits, Lang, SymbolKind};
 
 use crate::{Engine, EngineError, Progress, ResolvedRev};
@@ -407,6 +407,53 @@ impl Engine {
         let snap = Snapshot::load(&store, id)?;
         let sem = SemIndex::open(&store, SYNTAX_VERSION)?;
         Ok((store, sem, snap))
+    }
+
+    /// The side-index half of `grove gc`: syntax records of blobs and
+    /// vectors of (path, chunk) pairs that no ref's snapshot holds any more
+    /// are dropped by rewriting the files (see grove-semindex's `collect`).
+    pub(crate) fn collect_side_index(&self, store: &Store) -> Result<CollectReport, EngineError> {
+        let has_side = |k| store.list(k).map(|l| !l.is_empty());
+        if !has_side(Kind::Syntax)? && !has_side(Kind::Vectors)? {
+            return Ok(CollectReport::default());
+        }
+        let mut ids: Vec<ObjectId> = load_refs(store)?.iter().map(|(_, id)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut segments = Segments::new(store);
+        let mut pairs: HashSet<(Vec<u8>, SyntaxKey)> = HashSet::new();
+        for id in ids {
+            let snap = Snapshot::load(store, id)?;
+            for e in &snap.entries {
+                let DocRef::Indexed { segment, doc } = e.doc else { continue };
+                let content = segments.get(snap.segments[segment as usize])?.doc(doc).content_id;
+                pairs.insert((e.path.clone(), SyntaxKey { content, lang: lang_code(&e.path) }));
+            }
+        }
+        let live_keys: HashSet<SyntaxKey> = pairs.iter().map(|(_, k)| *k).collect();
+        let mut report = collect_syntax(store, SYNTAX_VERSION, &|k| live_keys.contains(k))?;
+        // Live chunk keys per model, computed when a model's files are visited.
+        let sem = SemIndex::open(store, SYNTAX_VERSION)?;
+        let live_chunks: std::cell::RefCell<HashMap<[u8; 32], HashSet<ChunkKey>>> = Default::default();
+        let live = |model: &[u8; 32], key: &ChunkKey| {
+            let mut all = live_chunks.borrow_mut();
+            let set = all.entry(*model).or_insert_with(|| {
+                let mut set = HashSet::new();
+                for (path, k) in &pairs {
+                    if let Some(rec) = sem.syntax(k) {
+                        set.extend(rec.chunks.iter().map(|c| ChunkKey::new(model, path, &c.text_hash)));
+                    }
+                }
+                set
+            });
+            set.contains(key)
+        };
+        let v = collect_vectors(store, &live)?;
+        report.files_removed += v.files_removed;
+        report.files_written += v.files_written;
+        report.vectors_dropped += v.vectors_dropped;
+        report.bytes_freed += v.bytes_freed;
+        Ok(report)
     }
 
     /// `grove symbols QUERY`: definitions matching by name (exact, then

@@ -20,11 +20,13 @@
 //! Architecture invariant: this crate knows no tree-sitter, no model and no
 //! git. It stores plain records that `engine` fills from `syntax` and `embed`.
 
+mod collect;
 mod syntax_file;
 mod vector_file;
 
 use std::sync::Arc;
 
+pub use collect::{collect_syntax, collect_vectors, CollectReport};
 pub use syntax_file::{BlobSyntax, ChunkRec, SymbolRec, SyntaxFile, SyntaxFileWriter, SyntaxKey};
 pub use vector_file::{ChunkKey, VectorFile, VectorFileWriter};
 

@@ -144,6 +144,11 @@ impl VectorFile {
         None
     }
 
+    /// The key of row `i`.
+    pub fn key(&self, i: usize) -> ChunkKey {
+        ChunkKey(self.key_at(i).try_into().unwrap())
+    }
+
     /// (scale, components) of row `i`.
     pub fn vector(&self, i: usize) -> (f32, &[i8]) {
         let b = self.bytes.bytes();
