@@ -19,6 +19,7 @@ pub struct RevisionSpec {
     pub worktree: bool,
 }
 
+/// Regex search over one or more revisions (or the working tree).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
@@ -88,6 +89,7 @@ pub struct RevisionInfo {
     pub commit: String,
 }
 
+/// Matching lines, bounded by the server's limits; `truncated` says whether any were left out.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SearchResponse {
     pub matches: Vec<MatchLine>,
@@ -109,6 +111,7 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
+/// Search by meaning or identifiers: BM25 over identifier-split terms and embeddings, fused.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindRequest {
@@ -145,6 +148,7 @@ pub struct FindHitOut {
     pub truncated: bool,
 }
 
+/// The best chunks, their text cut to the token budget.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct FindResponse {
     pub hits: Vec<FindHitOut>,
@@ -159,6 +163,7 @@ pub struct FindResponse {
     pub truncated: bool,
 }
 
+/// Definitions by name.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolsRequest {
@@ -186,12 +191,14 @@ pub struct SymbolOut {
     pub match_kind: String,
 }
 
+/// Definitions, best match first.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SymbolsResponse {
     pub symbols: Vec<SymbolOut>,
     pub truncated: bool,
 }
 
+/// A file (or a line range of it) at a revision.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadFileRequest {
@@ -207,6 +214,7 @@ pub struct ReadFileRequest {
     pub end_line: Option<u64>,
 }
 
+/// The requested lines; `truncated` when the size limit cut the range.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ReadFileResponse {
     pub path: String,
@@ -224,6 +232,7 @@ pub struct ReadFileResponse {
     pub binary: bool,
 }
 
+/// The files of a revision, optionally filtered by globs.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListFilesRequest {
@@ -236,6 +245,7 @@ pub struct ListFilesRequest {
     pub limit: Option<usize>,
 }
 
+/// File paths in git's order.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ListFilesResponse {
     pub files: Vec<String>,
@@ -244,6 +254,7 @@ pub struct ListFilesResponse {
     pub truncated: bool,
 }
 
+/// What can be searched.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct RevisionsResponse {
     /// The branch HEAD is on, or its commit when detached.
@@ -254,6 +265,7 @@ pub struct RevisionsResponse {
     pub snapshots: Vec<String>,
 }
 
+/// The files that differ between two states.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiffRequest {
@@ -279,6 +291,7 @@ pub struct ChangedFile {
     pub old_path: Option<String>,
 }
 
+/// Changed files, sorted by path.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct DiffResponse {
     pub from: RevisionInfo,
@@ -288,6 +301,7 @@ pub struct DiffResponse {
     pub truncated: bool,
 }
 
+/// Names a snapshot of a revision: one ref write, nothing copied.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForkRequest {
@@ -297,6 +311,7 @@ pub struct ForkRequest {
     pub name: String,
 }
 
+/// Applies a unified diff to a snapshot in the index, never to files on disk.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyPatchRequest {
@@ -310,6 +325,7 @@ pub struct ApplyPatchRequest {
     pub base: Option<String>,
 }
 
+/// The named snapshot a fork or patch produced.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SnapshotResponse {
     pub name: String,
@@ -322,6 +338,7 @@ pub struct SnapshotResponse {
     pub new_blobs: u64,
 }
 
+/// Index revisions now (default HEAD).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexRequest {
@@ -333,6 +350,7 @@ pub struct IndexRequest {
     pub branches: Option<String>,
 }
 
+/// What indexing did.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct IndexResponse {
     pub revisions: Vec<RevisionInfo>,

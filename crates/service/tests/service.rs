@@ -157,3 +157,11 @@ fn patch_states_are_searchable_and_diffable() {
     assert_eq!(d.changes[0].path, "a.txt");
     assert!(svc.revisions().unwrap().snapshots.contains(&"proposal".to_string()));
 }
+
+#[test]
+fn unknown_fields_are_refused_in_every_request() {
+    assert!(serde_json::from_str::<FindRequest>(r#"{"query":"x","bogus":1}"#).is_err());
+    assert!(serde_json::from_str::<ReadFileRequest>(r#"{"path":"x","revision":"v1"}"#).is_err());
+    let r: ReadFileRequest = serde_json::from_str(r#"{"path":"x","rev":"v1","start_line":2}"#).unwrap();
+    assert_eq!((r.at.rev.as_deref(), r.start_line), (Some("v1"), Some(2)));
+}
