@@ -24,22 +24,34 @@ fn write(repo: &Path, path: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
+const IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "grove test"),
+    ("GIT_AUTHOR_EMAIL", "test@example.com"),
+    ("GIT_COMMITTER_NAME", "grove test"),
+    ("GIT_COMMITTER_EMAIL", "test@example.com"),
+];
+
+fn git_ok(repo: &Path, args: &[&str]) {
+    let out = git_cmd(repo).args(args).envs(IDENTITY).output().expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", describe(&out));
+}
+
 /// main: v1 (tagged) → v2; feature: v1 + feature.txt; the working tree is
 /// main plus an untracked src/unicode.py.
 fn make_repo(repo: &Path) {
-    git_ok(repo, ["init", "-q", "-b", "main"]);
+    git_ok(repo, &["init", "-q", "-b", "main"]);
     write(repo, "src/app.py", APP_V1);
     write(repo, "README.md", "test repository\n");
-    git_ok(repo, ["add", "."]);
-    git_ok(repo, ["commit", "-q", "-m", "v1"]);
-    git_ok(repo, ["tag", "v1"]);
-    git_ok(repo, ["checkout", "-q", "-b", "feature"]);
+    git_ok(repo, &["add", "."]);
+    git_ok(repo, &["commit", "-q", "-m", "v1"]);
+    git_ok(repo, &["tag", "v1"]);
+    git_ok(repo, &["checkout", "-q", "-b", "feature"]);
     write(repo, "feature.txt", "feature only marker\n");
-    git_ok(repo, ["add", "."]);
-    git_ok(repo, ["commit", "-q", "-m", "feature"]);
-    git_ok(repo, ["checkout", "-q", "main"]);
+    git_ok(repo, &["add", "."]);
+    git_ok(repo, &["commit", "-q", "-m", "feature"]);
+    git_ok(repo, &["checkout", "-q", "main"]);
     write(repo, "src/app.py", APP_V2);
-    git_ok(repo, ["commit", "-q", "-am", "v2"]);
+    git_ok(repo, &["commit", "-q", "-am", "v2"]);
     write(repo, "src/unicode.py", &format!("{UNICODE_LINE}\n"));
 }
 
@@ -85,8 +97,8 @@ fn lsp_under_a_real_client() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/lsp_client.py");
     let mut cmd = Command::new(python());
     isolate(&mut cmd);
-    cmd.arg(&script).arg(GROVE).arg(&repo).env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@example.com");
-    cmd.env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@example.com");
+    // The client commits (HEAD moving) with the same identity.
+    cmd.arg(&script).arg(GROVE).arg(&repo).envs(IDENTITY);
     let out = cmd.output().expect("run the python client");
     assert!(out.status.success(), "the client failed:\n{}", describe(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}:\n{}", describe(&out)));
@@ -156,6 +168,7 @@ fn lsp_under_a_real_client() {
     assert_eq!(error_code(&r["read_missing"]), -32602);
     assert_eq!(r["read_at_tag"]["result"]["text"], APP_V1);
     assert_eq!(texts(&r["after_errors"]), vec!["    return 'hello there'"]);
+    assert_eq!(texts(&r["positional"]["result"]), vec!["    return 'hello there'"], "{}", r["positional"]);
     assert_eq!(error_code(&r["cancelled"]), -32800, "{}", r["cancelled"]);
     assert_eq!(r["after_cancel"]["matches"].as_array().unwrap().len(), 1);
 

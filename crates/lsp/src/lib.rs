@@ -352,6 +352,7 @@ fn dispatch(server: &Arc<Server>, jobs: &mpsc::Sender<Box<dyn FnOnce() + Send>>,
     let server = server.clone();
     let job = move || {
         let Request { id, method, params } = req;
+        let params = by_name(params);
         let outcome = match cancel.check() {
             Err(e) => Err(e),
             Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -373,9 +374,23 @@ fn dispatch(server: &Arc<Server>, jobs: &mpsc::Sender<Box<dyn FnOnce() + Send>>,
     }
 }
 
+/// Params sent by position as one object followed by nulls (what
+/// vscode-jsonrpc sends for `sendRequest(method, params, undefined)`) are
+/// taken as that object: every request of this server takes one object.
+fn by_name(params: serde_json::Value) -> serde_json::Value {
+    match params {
+        serde_json::Value::Array(mut items)
+            if items.first().is_some_and(|p| p.is_object()) && items[1..].iter().all(|p| p.is_null()) =>
+        {
+            items.swap_remove(0)
+        }
+        other => other,
+    }
+}
+
 fn notification(server: &Server, n: Notification) {
     fn parse<T: serde::de::DeserializeOwned>(n: Notification) -> Option<T> {
-        match serde_json::from_value(n.params) {
+        match serde_json::from_value(by_name(n.params)) {
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("grove lsp: ignoring {} with malformed params: {e}", n.method);
@@ -414,5 +429,31 @@ fn notification(server: &Server, n: Notification) {
         // Everything else (initialized, didSave, configuration changes, ...)
         // needs nothing from this server.
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn one_object_sent_by_position_is_taken_by_name() {
+        assert_eq!(by_name(json!([{ "pattern": "x" }, null])), json!({ "pattern": "x" }));
+        assert_eq!(by_name(json!([{ "pattern": "x" }])), json!({ "pattern": "x" }));
+        assert_eq!(by_name(json!({ "pattern": "x" })), json!({ "pattern": "x" }));
+        // Anything else is left for the handler to refuse.
+        assert_eq!(by_name(json!([{ "a": 1 }, 2])), json!([{ "a": 1 }, 2]));
+        assert_eq!(by_name(json!(["x"])), json!(["x"]));
+        assert_eq!(by_name(json!([])), json!([]));
+    }
+
+    #[test]
+    fn service_errors_map_to_json_rpc_codes() {
+        use grove_service::ServiceError;
+        assert_eq!(RpcError::from(ServiceError::invalid("bad")).code, codes::INVALID_PARAMS);
+        assert_eq!(RpcError::from(ServiceError::not_found("no rev")).code, codes::INVALID_PARAMS);
+        let internal = ServiceError { kind: grove_service::ErrorKind::Internal, message: "disk".into() };
+        assert_eq!(RpcError::from(internal).code, codes::REQUEST_FAILED);
     }
 }

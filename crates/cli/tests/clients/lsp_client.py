@@ -179,6 +179,8 @@ async def main(grove, repo):
     out["read_missing"] = await outcome("grove/readFile", {"path": "no/such/file.txt", "rev": "v1"})
     out["read_at_tag"] = await outcome("grove/readFile", {"path": "src/app.py", "rev": "v1"})
     out["after_errors"] = await search("hello")
+    # One object by position (vscode-jsonrpc sends that for an undefined token).
+    out["positional"] = await outcome("grove/search", [{"pattern": "hello"}, None])
 
     # Cancellation: the request is answered RequestCancelled.
     cancel_id = "cancel-me"
