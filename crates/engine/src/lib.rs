@@ -19,10 +19,12 @@ use grove_store::{Kind, ObjectId, Store, StoreError};
 use grove_vcs::{Commit, RefKind, Repo};
 
 mod browse;
+mod overlay;
 mod semantic;
 mod states;
 
 pub use browse::{FileChange, FileInfo, Revisions};
+pub use overlay::Overlay;
 pub use grove_base::{lossy, EntryMode, GitOid};
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};

@@ -23,7 +23,7 @@ use grove_semindex::{
 use grove_store::{Kind, ObjectId, Store};
 use grove_syntax::{ChunkLimits, Lang, SymbolKind};
 
-use crate::{Engine, EngineError, Progress, ResolvedRev};
+use crate::{Engine, EngineError, Overlay, Progress, ResolvedRev};
 
 /// Version of what a syntax record holds: bump when chunking, symbol
 /// extraction or lexical tokenization changes, so old records are recomputed.
@@ -287,6 +287,43 @@ fn analyse(path: &[u8], content: &[u8]) -> BlobSyntax {
     BlobSyntax { outcome: outcome_code(fs.outcome), symbols, chunks }
 }
 
+/// The definitions of one file's record that match `q`, with how well.
+fn matching_symbols(
+    path: &[u8],
+    rec: &BlobSyntax,
+    q: &SymbolQuery,
+    hits: &mut Vec<(grove_syntax::MatchKind, u32, SymbolHit)>,
+) {
+    for s in &rec.symbols {
+        let Some(kind) = SymbolKind::from_code(s.kind) else {
+            continue;
+        };
+        if !q.kinds.is_empty() && !q.kinds.contains(&kind) {
+            continue;
+        }
+        let Some((mk, score)) = grove_syntax::symbol_match_score(&q.query, &s.name) else {
+            continue;
+        };
+        hits.push((
+            mk,
+            score,
+            SymbolHit {
+                path: path.to_vec(),
+                name: s.name.clone(),
+                kind: kind.as_str(),
+                container: (!s.container.is_empty()).then(|| s.container.clone()),
+                start_line: s.start_line,
+                end_line: s.end_line,
+                match_kind: match mk {
+                    grove_syntax::MatchKind::Exact => "exact",
+                    grove_syntax::MatchKind::Prefix => "prefix",
+                    grove_syntax::MatchKind::Fuzzy => "fuzzy",
+                },
+            },
+        ));
+    }
+}
+
 /// The text a chunk is embedded as: a header naming the path and symbol,
 /// then the chunk's bytes.
 fn embed_text(path: &[u8], content: &[u8], c: &ChunkRec) -> String {
@@ -464,37 +501,32 @@ impl Engine {
         q: &SymbolQuery,
         progress: &dyn Progress,
     ) -> Result<Vec<SymbolHit>, EngineError> {
-        let (store, mut sem, snap) = self.open_semantic(rev, progress)?;
+        self.symbols_overlay(rev, &Overlay::default(), q, progress)
+    }
+
+    /// [`Engine::symbols`] of `rev` with `overlay`'s buffers in place of its
+    /// files at those paths: the buffers are analysed in memory (nothing is
+    /// stored), the other files come from the side index as usual.
+    pub fn symbols_overlay(
+        &self,
+        rev: &ResolvedRev,
+        overlay: &Overlay,
+        q: &SymbolQuery,
+        progress: &dyn Progress,
+    ) -> Result<Vec<SymbolHit>, EngineError> {
+        let (store, mut sem, mut snap) = self.open_semantic(rev, progress)?;
+        if !overlay.is_empty() {
+            snap.entries.retain(|e| !overlay.contains(&e.path));
+        }
         let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
         let mut hits: Vec<(grove_syntax::MatchKind, u32, SymbolHit)> = Vec::new();
         for (f, rec) in rs.files.iter().zip(&rs.records) {
-            for s in &rec.symbols {
-                let Some(kind) = SymbolKind::from_code(s.kind) else {
-                    continue;
-                };
-                if !q.kinds.is_empty() && !q.kinds.contains(&kind) {
-                    continue;
-                }
-                let Some((mk, score)) = grove_syntax::symbol_match_score(&q.query, &s.name) else {
-                    continue;
-                };
-                hits.push((
-                    mk,
-                    score,
-                    SymbolHit {
-                        path: f.path.clone(),
-                        name: s.name.clone(),
-                        kind: kind.as_str(),
-                        container: (!s.container.is_empty()).then(|| s.container.clone()),
-                        start_line: s.start_line,
-                        end_line: s.end_line,
-                        match_kind: match mk {
-                            grove_syntax::MatchKind::Exact => "exact",
-                            grove_syntax::MatchKind::Prefix => "prefix",
-                            grove_syntax::MatchKind::Fuzzy => "fuzzy",
-                        },
-                    },
-                ));
+            matching_symbols(&f.path, rec, q, &mut hits);
+        }
+        for (path, content) in overlay.iter() {
+            // Binary and too large files have no syntax record in the index either.
+            if self.unsearchable(content, &grove_search::SearchOptions::default()).is_none() {
+                matching_symbols(path, &analyse(path, content), q, &mut hits);
             }
         }
         hits.sort_by(|a, b| {

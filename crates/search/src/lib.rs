@@ -29,7 +29,7 @@ use grove_store::ObjectId;
 
 pub use candidates::PathFilter;
 pub use pattern::{CaseMode, CompiledPattern, PatternOptions};
-pub use verify::{DocMatches, LineHit, LineKind};
+pub use verify::{search_bytes, DocMatches, LineHit, LineKind};
 
 #[derive(thiserror::Error, Debug)]
 pub enum SearchError {

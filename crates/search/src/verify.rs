@@ -73,6 +73,14 @@ pub(crate) fn verify_all(
     Ok(found)
 }
 
+/// Runs the verifier over one in-memory file (an editor's unsaved buffer,
+/// say): exactly what a search reports for a document with these bytes and
+/// the same pattern and options, without any index. Path globs and size
+/// limits are the caller's to apply, as they are for indexed documents.
+pub fn search_bytes(pattern: &CompiledPattern, content: &[u8], opts: &SearchOptions) -> DocMatches {
+    search_one(&mut searcher(pattern, opts), &pattern.matcher, content, opts)
+}
+
 fn searcher(pattern: &CompiledPattern, opts: &SearchOptions) -> Searcher {
     let lines = opts.mode == OutputMode::Lines;
     SearcherBuilder::new()
@@ -188,5 +196,44 @@ impl Sink for Collect<'_> {
             submatches: Vec::new(),
         });
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CaseMode, PatternOptions};
+
+    fn pattern(p: &str) -> CompiledPattern {
+        let opts = PatternOptions { case: CaseMode::Sensitive, fixed_strings: false, word: false, multiline: false };
+        CompiledPattern::new(p, &opts).unwrap()
+    }
+
+    #[test]
+    fn search_bytes_reports_lines_offsets_and_submatches() {
+        let content = b"alpha\nbeta gamma beta\n\nbeta";
+        let m = search_bytes(&pattern("beta"), content, &SearchOptions::default());
+        assert_eq!(m.count, 2);
+        let lines: Vec<(u64, u64, &[u8], &[(usize, usize)])> =
+            m.lines.iter().map(|l| (l.line_number, l.offset, &l.bytes[..], &l.submatches[..])).collect();
+        assert_eq!(
+            lines,
+            vec![(2, 6, &b"beta gamma beta"[..], &[(0, 4), (11, 15)][..]), (4, 23, &b"beta"[..], &[(0, 4)][..])]
+        );
+    }
+
+    #[test]
+    fn search_bytes_honours_mode_count_and_context() {
+        let content = b"x1\ny\nx2\nx3\n";
+        let count = search_bytes(&pattern("x"), content, &SearchOptions { mode: OutputMode::Count, ..Default::default() });
+        assert_eq!((count.count, count.lines.len()), (3, 0));
+        let capped = search_bytes(
+            &pattern("x"),
+            content,
+            &SearchOptions { max_count: Some(1), after_context: 1, ..Default::default() },
+        );
+        let kinds: Vec<LineKind> = capped.lines.iter().map(|l| l.kind).collect();
+        assert_eq!((capped.count, kinds), (1, vec![LineKind::Match, LineKind::Context]));
+        assert_eq!(search_bytes(&pattern("zzz"), content, &SearchOptions::default()).count, 0);
     }
 }

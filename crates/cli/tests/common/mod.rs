@@ -47,7 +47,7 @@ fn empty_home() -> &'static Path {
 
 /// The environment every child process gets: no user or system git config,
 /// a UTF-8 locale (so `git grep -i` folds Unicode), no colour preferences.
-fn isolate(cmd: &mut Command) {
+pub fn isolate(cmd: &mut Command) {
     cmd.env("HOME", empty_home())
         .env("XDG_CONFIG_HOME", empty_home().join(".config"))
         .env("GIT_CONFIG_NOSYSTEM", "1")

@@ -1,0 +1,350 @@
+//! The requests: parameters in, LSP-shaped results out (file URIs, 0-based
+//! lines, UTF-16 columns). The work itself is the engine's and the
+//! service's.
+
+use grove_engine::search::{CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions};
+use grove_engine::{lossy, NoProgress, Overlay, ResolvedRev, SymbolQuery, WORKTREE_NAME};
+use grove_service::{FindRequest, RevisionSpec};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::text::{utf16_column, utf16_len};
+use crate::{lock, Cancel, RpcError, Server};
+
+/// The requests that read the workspace (and so the open buffers).
+pub(crate) fn reads_workspace(method: &str) -> bool {
+    matches!(method, "grove/search" | "grove/find" | "grove/readFile" | "workspace/symbol")
+}
+
+pub(crate) fn handle(
+    server: &Server,
+    method: &str,
+    params: Value,
+    overlay: &Overlay,
+    cancel: &Cancel,
+) -> Result<Value, RpcError> {
+    match method {
+        "grove/search" => search(server, parse(params)?, overlay, cancel),
+        "grove/find" => find(server, parse(params)?, cancel),
+        "grove/revisions" => revisions(server, params),
+        "grove/readFile" => read_file(server, parse(params)?, overlay),
+        "workspace/symbol" => symbols(server, parse(params)?, overlay, cancel),
+        _ => Err(RpcError { code: crate::codes::METHOD_NOT_FOUND, message: format!("unknown method '{method}'") }),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+    serde_json::from_value(params).map_err(|e| RpcError::invalid(format!("invalid params: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchParams {
+    pattern: String,
+    #[serde(default)]
+    rev: Option<String>,
+    #[serde(default)]
+    ignore_case: bool,
+    #[serde(default)]
+    fixed_strings: bool,
+    #[serde(default)]
+    word_regexp: bool,
+    #[serde(default)]
+    globs: Vec<String>,
+    #[serde(default)]
+    max_results: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FindParams {
+    query: String,
+    #[serde(default)]
+    rev: Option<String>,
+    #[serde(default)]
+    k: Option<usize>,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadFileParams {
+    path: String,
+    #[serde(default)]
+    rev: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SymbolParams {
+    query: String,
+}
+
+/// An empty `rev` means the workspace, as an absent one does.
+fn given(rev: Option<String>) -> Option<String> {
+    rev.filter(|r| !r.is_empty())
+}
+
+impl Server {
+    /// The working tree's snapshot, brought up to date with the disk (the
+    /// cost of a `git status`). While the watcher indexes a new HEAD, the
+    /// last one is used rather than waiting for it.
+    pub(crate) fn workspace_rev(&self) -> Result<ResolvedRev, RpcError> {
+        let engine = self.service.engine();
+        if self.indexing_head.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Ok(r) = engine.resolve_one(WORKTREE_NAME) {
+                if r.snapshot.is_some() {
+                    return Ok(r);
+                }
+            }
+        }
+        let _serial = lock(&self.refresh);
+        self.refresh_worktree(&NoProgress)
+    }
+
+    /// Re-derives the working tree's snapshot; the caller holds `refresh`.
+    pub(crate) fn refresh_worktree(&self, progress: &dyn grove_engine::Progress) -> Result<ResolvedRev, RpcError> {
+        let engine = self.service.engine();
+        engine.apply_worktree(WORKTREE_NAME, progress)?;
+        Ok(engine.resolve_one(WORKTREE_NAME)?)
+    }
+
+    /// A revision the client named.
+    fn named_rev(&self, rev: &str) -> Result<ResolvedRev, RpcError> {
+        Ok(self.service.resolve(&RevisionSpec { rev: Some(rev.to_string()), worktree: false }, &NoProgress)?)
+    }
+}
+
+fn search(server: &Server, p: SearchParams, overlay: &Overlay, cancel: &Cancel) -> Result<Value, RpcError> {
+    if p.pattern.is_empty() {
+        return Err(RpcError::invalid("`pattern` is empty"));
+    }
+    let popts = PatternOptions {
+        case: if p.ignore_case { CaseMode::Insensitive } else { CaseMode::Sensitive },
+        fixed_strings: p.fixed_strings,
+        word: p.word_regexp,
+        multiline: false,
+    };
+    // Bad input fails before anything is resolved or indexed.
+    let pattern = CompiledPattern::new(&p.pattern, &popts).map_err(grove_engine::EngineError::from)?;
+    PathFilter::new(&p.globs).map_err(grove_engine::EngineError::from)?;
+    let limits = server.service.limits().clone();
+    let max = p.max_results.unwrap_or(500).clamp(1, limits.max_results);
+    let rev_label = given(p.rev);
+    let nothing = Overlay::new();
+    let (rev, overlay) = match &rev_label {
+        Some(r) => (server.named_rev(r)?, &nothing),
+        None => (server.workspace_rev()?, overlay),
+    };
+    cancel.check()?;
+    let sopts = SearchOptions { mode: OutputMode::Lines, globs: p.globs, ..Default::default() };
+    let out = server.service.engine().search_overlay(&rev, overlay, &pattern, &sopts, &NoProgress)?;
+    cancel.check()?;
+
+    let mut matches = Vec::new();
+    let mut bytes = 0usize;
+    let mut truncated = false;
+    'files: for f in &out.files {
+        let path = lossy(&f.path).into_owned();
+        let uri = server.work_tree.uri_of(&path);
+        for hit in f.matches.lines.iter().filter(|h| h.kind == LineKind::Match) {
+            if matches.len() >= max || bytes >= limits.max_text_bytes {
+                truncated = true;
+                break 'files;
+            }
+            let text = cut_line(&hit.bytes, limits.max_line_bytes);
+            bytes += text.len();
+            let column = |b: usize| utf16_column(&text, lossy_offset(&hit.bytes, b));
+            let submatches: Vec<(usize, usize)> = hit
+                .submatches
+                .iter()
+                .map(|&(s, e)| (column(s), column(e)))
+                .filter(|(s, e)| s < e || text.is_empty())
+                .collect();
+            let line = hit.line_number.saturating_sub(1);
+            let (start, end) = submatches.first().copied().unwrap_or((0, 0));
+            matches.push(json!({
+                "uri": uri,
+                "path": path,
+                "rev": rev_label,
+                "range": {
+                    "start": { "line": line, "character": start },
+                    "end": { "line": line, "character": end },
+                },
+                "line": line,
+                "text": text,
+                "submatches": submatches.iter().map(|(s, e)| json!({ "start": s, "end": e })).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    Ok(json!({ "matches": matches, "truncated": truncated, "rev": rev_label }))
+}
+
+/// A matching line as text, cut (on a character boundary) when a minified
+/// file makes it huge.
+fn cut_line(bytes: &[u8], max: usize) -> String {
+    let text = lossy(bytes);
+    if text.len() <= max {
+        return text.into_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
+fn lossy_offset(bytes: &[u8], i: usize) -> usize {
+    if std::str::from_utf8(bytes).is_ok() {
+        return i.min(bytes.len());
+    }
+    lossy(&bytes[..i.min(bytes.len())]).len()
+}
+
+fn find(server: &Server, p: FindParams, cancel: &Cancel) -> Result<Value, RpcError> {
+    let rev_label = given(p.rev);
+    // The workspace is the working tree as on disk (unsaved buffers are not
+    // embedded): its snapshot, brought up to date, under its own name.
+    let rev = match &rev_label {
+        Some(r) => r.clone(),
+        None => {
+            server.workspace_rev()?;
+            WORKTREE_NAME.to_string()
+        }
+    };
+    cancel.check()?;
+    let req = FindRequest {
+        query: p.query,
+        at: RevisionSpec { rev: Some(rev), worktree: false },
+        k: Some(p.k.unwrap_or(20)),
+        mode: p.mode,
+        budget: None,
+        files: false,
+    };
+    let out = server.service.find(&req, &NoProgress)?;
+    cancel.check()?;
+    let hits: Vec<Value> = out
+        .hits
+        .iter()
+        .map(|h| {
+            let last = h.end_line.saturating_sub(1);
+            // The chunk's text ends with its last line (unless it was cut).
+            let end_character = if h.truncated { 0 } else { h.text.lines().last().map_or(0, utf16_len) };
+            let end = if h.truncated { json!({ "line": last + 1, "character": 0 }) } else { json!({ "line": last, "character": end_character }) };
+            json!({
+                "uri": server.work_tree.uri_of(&h.path),
+                "path": h.path,
+                "rev": rev_label,
+                "range": { "start": { "line": h.start_line.saturating_sub(1), "character": 0 }, "end": end },
+                "symbol": h.symbol,
+                "score": h.score,
+                "text": h.text,
+            })
+        })
+        .collect();
+    Ok(json!({ "hits": hits, "mode": out.mode, "unembedded": out.unembedded, "truncated": out.truncated }))
+}
+
+fn revisions(server: &Server, params: Value) -> Result<Value, RpcError> {
+    if !(params.is_null() || params.is_object()) {
+        return Err(RpcError::invalid("invalid params: expected an object"));
+    }
+    let mut r = server.service.revisions()?;
+    // The working tree's snapshot is this server's own: "the workspace".
+    r.snapshots.retain(|s| s != WORKTREE_NAME);
+    Ok(json!({ "head": r.head, "branches": r.branches, "tags": r.tags, "snapshots": r.snapshots }))
+}
+
+/// Largest file `grove/readFile` returns.
+const MAX_READ_BYTES: usize = 64 << 20;
+
+fn read_file(server: &Server, p: ReadFileParams, overlay: &Overlay) -> Result<Value, RpcError> {
+    let bad = p.path.is_empty()
+        || p.path.starts_with('/')
+        || p.path.contains(['\\', '\0'])
+        || p.path.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(RpcError::invalid(format!(
+            "invalid path '{}': give a path relative to the repository root, '/'-separated, without '.' or '..'",
+            p.path.escape_debug()
+        )));
+    }
+    let rev_label = given(p.rev);
+    let bytes = match &rev_label {
+        Some(r) => {
+            let rev = server.named_rev(r)?;
+            server.service.engine().read_file(&rev, p.path.as_bytes(), &NoProgress)?
+        }
+        None => match overlay.get(p.path.as_bytes()) {
+            Some(buffer) => Some(buffer.to_vec()),
+            None => {
+                let rev = server.workspace_rev()?;
+                server.service.engine().read_file(&rev, p.path.as_bytes(), &NoProgress)?
+            }
+        },
+    };
+    let Some(bytes) = bytes else {
+        let at = rev_label.as_deref().unwrap_or("the workspace");
+        return Err(RpcError::invalid(format!("no file '{}' in {at}", p.path)));
+    };
+    if bytes.len() > MAX_READ_BYTES {
+        return Err(RpcError::failed(format!("'{}' is {} bytes; at most {MAX_READ_BYTES} are returned", p.path, bytes.len())));
+    }
+    Ok(json!({ "path": p.path, "rev": rev_label, "text": lossy(&bytes) }))
+}
+
+/// LSP's `SymbolKind` numbers for grove's kinds.
+fn symbol_kind(kind: &str) -> lsp_types::SymbolKind {
+    use lsp_types::SymbolKind as K;
+    match kind {
+        "function" => K::FUNCTION,
+        "method" => K::METHOD,
+        "constructor" => K::CONSTRUCTOR,
+        "class" => K::CLASS,
+        "struct" | "union" => K::STRUCT,
+        "enum" => K::ENUM,
+        "interface" | "trait" => K::INTERFACE,
+        "impl" => K::OBJECT,
+        "module" => K::MODULE,
+        "namespace" => K::NAMESPACE,
+        "type" => K::TYPE_PARAMETER,
+        "constant" => K::CONSTANT,
+        "variable" => K::VARIABLE,
+        "field" => K::FIELD,
+        "macro" => K::FUNCTION,
+        _ => K::NULL,
+    }
+}
+
+/// Most symbols one `workspace/symbol` answer lists (best first).
+const MAX_SYMBOLS: usize = 500;
+
+fn symbols(server: &Server, p: SymbolParams, overlay: &Overlay, cancel: &Cancel) -> Result<Value, RpcError> {
+    if p.query.trim().is_empty() {
+        return Ok(json!([]));
+    }
+    let rev = server.workspace_rev()?;
+    cancel.check()?;
+    let q = SymbolQuery { query: p.query, kinds: Vec::new(), limit: MAX_SYMBOLS };
+    let hits = server.service.engine().symbols_overlay(&rev, overlay, &q, &NoProgress)?;
+    let out: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            let path = lossy(&h.path);
+            json!({
+                "name": h.name,
+                "kind": symbol_kind(h.kind),
+                "location": {
+                    "uri": server.work_tree.uri_of(&path),
+                    "range": {
+                        "start": { "line": h.start_line.saturating_sub(1), "character": 0 },
+                        "end": { "line": h.end_line, "character": 0 },
+                    },
+                },
+                "containerName": h.container,
+            })
+        })
+        .collect();
+    Ok(Value::Array(out))
+}
