@@ -83,6 +83,23 @@ pub struct ServeArgs {
     /// default: the repository given by --repo or containing the current directory.
     #[arg(value_name = "[NAME=]DIR")]
     pub repos: Vec<String>,
+    /// Require `Authorization: Bearer TOKEN` on every request but /healthz.
+    /// Prefer the environment variable: a command line is visible to other users.
+    #[arg(long, env = "GROVE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Seconds a request may run before it is answered 503 (timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Largest request body accepted (413 beyond).
+    #[arg(long, value_name = "SIZE", default_value = "1M")]
+    pub max_body: Size,
+    /// Requests doing engine work at the same time; others wait their turn
+    /// (default: twice the number of cores).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+    /// Matching lines, symbols, files or changes per response, at most.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_results: usize,
 }
 
 /// The one state `symbols` and `find` look at.
