@@ -8,11 +8,6 @@ use std::path::Path;
 
 use common::*;
 
-fn commit_all(repo: &Path, msg: &str) {
-    git_ok(repo, ["add", "-A"]);
-    git_ok(repo, ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", msg]);
-}
-
 /// main has one call to `legacy_call(`; the branch `pr` adds two more, one
 /// of them in a file with a comma, a colon and a percent sign in its name.
 fn pr_repo(dir: &Path) {

@@ -66,16 +66,7 @@ const BAD_PATCH: &str = "--- a/src/lib.rs
  neither is this one
 ";
 
-fn write(repo: &Path, path: &str, text: &str) {
-    let p = repo.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-fn commit(repo: &Path, msg: &str) {
-    git_ok(repo, ["add", "-A"]);
-    git_ok(repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg]);
-}
+use common::{commit_all as commit, write_file as write};
 
 /// Two commits, `v1.0` on the first; the second adds `retry_with_backoff`,
 /// `src/net.rs` and a 300-line file. The working tree has an uncommitted
@@ -170,7 +161,8 @@ fn run_client(python: &str, ix: &Indexed, plan: &Value) -> Value {
         .expect("run the python MCP client");
     assert!(out.status.success(), "MCP client failed:\n{}", describe(&out));
     assert!(!stderr(&out).contains("panicked"), "grove panicked:\n{}", describe(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("client output is not JSON ({e}):\n{}", describe(&out)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("client output is not JSON ({e}):\n{}", describe(&out)))
 }
 
 /// One call's result, checked to be a successful tool result.
@@ -406,10 +398,8 @@ fn mcp_raw_protocol_errors_keep_the_server_serving() {
     assert!(out.status.success(), "grove mcp failed: {}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 
-    let replies: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let replies: Vec<Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
     for r in &replies {
         assert_eq!(r["jsonrpc"], "2.0", "{r}");
         assert!(r.get("id").is_some(), "every response has an id (null when unknown): {r}");

@@ -66,16 +66,7 @@ export function totalArea(shapes: Shape[]): number {
 
 const README: &str = "# demo\n\nA demo project with a lexer, an HTTP client and shapes.\n";
 
-fn write(repo: &Path, path: &str, text: &str) {
-    let p = repo.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-fn commit(repo: &Path, msg: &str) {
-    git_ok(repo, ["add", "-A"]);
-    git_ok(repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg]);
-}
+use common::{commit_all as commit, write_file as write};
 
 /// Two commits: the second adds `tokenize_line` to the lexer and a Go file.
 fn demo_repo() -> (tempfile::TempDir, PathBuf) {

@@ -225,7 +225,8 @@ mod tests {
     #[test]
     fn search_bytes_honours_mode_count_and_context() {
         let content = b"x1\ny\nx2\nx3\n";
-        let count = search_bytes(&pattern("x"), content, &SearchOptions { mode: OutputMode::Count, ..Default::default() });
+        let count =
+            search_bytes(&pattern("x"), content, &SearchOptions { mode: OutputMode::Count, ..Default::default() });
         assert_eq!((count.count, count.lines.len()), (3, 0));
         let capped = search_bytes(
             &pattern("x"),

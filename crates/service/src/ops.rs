@@ -108,16 +108,7 @@ impl Service {
             }
             vec![self.worktree(progress)?]
         } else {
-            for r in &req.revs {
-                check_name(r, "revision")?;
-            }
-            let sel = RevSelection {
-                revs: req.revs.clone(),
-                tags: req.tags.iter().cloned().collect(),
-                branches: req.branches.iter().cloned().collect(),
-                all_refs: false,
-            };
-            self.engine.resolve(&sel)?
+            self.engine.resolve(&selection(&req.revs, &req.tags, &req.branches)?)?
         };
         let since = match &req.since {
             Some(s) => {
@@ -461,16 +452,7 @@ impl Service {
     }
 
     pub fn index(&self, req: &IndexRequest, progress: &dyn Progress) -> Result<IndexResponse, ServiceError> {
-        for r in &req.revs {
-            check_name(r, "revision")?;
-        }
-        let sel = RevSelection {
-            revs: req.revs.clone(),
-            tags: req.tags.iter().cloned().collect(),
-            branches: req.branches.iter().cloned().collect(),
-            all_refs: false,
-        };
-        let revs = self.engine.resolve(&sel)?;
+        let revs = self.engine.resolve(&selection(&req.revs, &req.tags, &req.branches)?)?;
         let s = self.engine.index(&revs, progress)?;
         Ok(IndexResponse {
             revisions: revs.iter().map(rev_info).collect(),
@@ -480,6 +462,19 @@ impl Service {
             seconds: s.elapsed.as_secs_f64(),
         })
     }
+}
+
+/// Revisions and tag/branch globs a client named, checked.
+fn selection(revs: &[String], tags: &Option<String>, branches: &Option<String>) -> Result<RevSelection, ServiceError> {
+    for r in revs {
+        check_name(r, "revision")?;
+    }
+    Ok(RevSelection {
+        revs: revs.to_vec(),
+        tags: tags.iter().cloned().collect(),
+        branches: branches.iter().cloned().collect(),
+        all_refs: false,
+    })
 }
 
 fn rev_info(r: &ResolvedRev) -> RevisionInfo {

@@ -256,3 +256,16 @@ impl Indexed {
             .collect()
     }
 }
+
+/// Writes `text` to `repo/path`, creating directories.
+pub fn write_file(repo: &Path, path: &str, text: &str) {
+    let p = repo.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// `git add -A && git commit -m MSG` with a fixed identity.
+pub fn commit_all(repo: &Path, msg: &str) {
+    git_ok(repo, ["add", "-A"]);
+    git_ok(repo, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg]);
+}
