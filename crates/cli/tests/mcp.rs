@@ -170,7 +170,8 @@ fn run_client(python: &str, ix: &Indexed, plan: &Value) -> Value {
         .expect("run the python MCP client");
     assert!(out.status.success(), "MCP client failed:\n{}", describe(&out));
     assert!(!stderr(&out).contains("panicked"), "grove panicked:\n{}", describe(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("client output is not JSON ({e}):\n{}", describe(&out)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("client output is not JSON ({e}):\n{}", describe(&out)))
 }
 
 /// One call's result, checked to be a successful tool result.
@@ -225,6 +226,8 @@ fn mcp_tools_through_the_official_python_sdk() {
         ("read_file", json!({"path": "src/lib.rs", "rev": "experiment", "start_line": 11})),
         ("list_revisions", json!({})),
         ("list_files", json!({})),
+        ("find", json!({"query": "retry with backoff"})),
+        ("find", json!({"query": "retry with backoff", "mode": "dense"})),
     ];
     let plan: Vec<Value> = steps.iter().map(|(t, a)| json!({"tool": t, "args": a})).collect();
     let out = run_client(&python, &ix, &json!(plan));
@@ -348,6 +351,13 @@ fn mcp_tools_through_the_official_python_sdk() {
     let t = ok_text(&calls[26]);
     assert!(t.ends_with("\n5 files"), "{t}");
 
+    // find's default mode answers without a model (the test environment has
+    // none) and says so; asking for dense ranking explicitly is an error.
+    let t = ok_text(&calls[27]);
+    assert!(t.contains("== src/lib.rs:") && t.contains("ranked lexically only"), "{t}");
+    let t = error_text(&calls[28]);
+    assert!(t.starts_with("unavailable: ") && t.contains("mode=\"lexical\""), "{t}");
+
     // Nothing in the working tree changed.
     assert_eq!(worktree_files(&repo), files_before, "the working tree changed");
     assert_eq!(git_ok(&repo, ["status", "--porcelain"]), status_before);
@@ -406,10 +416,8 @@ fn mcp_raw_protocol_errors_keep_the_server_serving() {
     assert!(out.status.success(), "grove mcp failed: {}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 
-    let replies: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let replies: Vec<Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
     for r in &replies {
         assert_eq!(r["jsonrpc"], "2.0", "{r}");
         assert!(r.get("id").is_some(), "every response has an id (null when unknown): {r}");

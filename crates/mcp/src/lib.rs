@@ -42,8 +42,8 @@ async fn serve(service: Arc<Service>) -> Result<(), Error> {
     let forwarder = tokio::spawn(framing::forward_replies(replies_out, replies.clone()));
     let reader = tokio::spawn(framing::read_requests(tokio::io::stdin(), requests_in, replies));
 
-    let transport = AsyncRwTransport::<RoleServer, _, _>::new(server_in, server_out)
-        .with_max_line_length(MAX_MESSAGE_BYTES + 1);
+    let transport =
+        AsyncRwTransport::<RoleServer, _, _>::new(server_in, server_out).with_max_line_length(MAX_MESSAGE_BYTES + 1);
     let outcome = match GroveTools::new(service).serve(transport).await {
         Ok(running) => running.waiting().await.map(|_| ()).map_err(Error::from),
         // The client left before initializing: nothing to serve.

@@ -99,7 +99,12 @@ pub fn search(mut resp: SearchResponse, budget: &mut TextBudget, pattern: &str) 
             }
         }
     }
-    let revs: Vec<String> = resp.revisions.iter().map(|r| format!("{} {}", r.label, short(&r.commit))).collect();
+    // A tag glob can name dozens of revisions; the groups above say which matched.
+    let mut revs: Vec<String> =
+        resp.revisions.iter().take(3).map(|r| format!("{} {}", r.label, short(&r.commit))).collect();
+    if resp.revisions.len() > 3 {
+        revs.push(format!("+{} more revisions", resp.revisions.len() - 3));
+    }
     let mut summary = Vec::new();
     if resp.total_matches == 0 {
         summary.push(format!("no matches for /{pattern}/ in {}", revs.join(", ")));
@@ -120,8 +125,7 @@ pub fn search(mut resp: SearchResponse, budget: &mut TextBudget, pattern: &str) 
         ));
     }
     if !resp.skipped.is_empty() {
-        let examples: Vec<String> =
-            resp.skipped.iter().take(3).map(|s| format!("{} ({})", s.path, s.reason)).collect();
+        let examples: Vec<String> = resp.skipped.iter().take(3).map(|s| format!("{} ({})", s.path, s.reason)).collect();
         summary.push(format!(
             "not searched: {} (e.g. {})",
             plural(resp.skipped.len() as u64, "file", "files"),
@@ -262,10 +266,7 @@ pub fn list_files(mut resp: ListFilesResponse, budget: &mut TextBudget) -> (Vec<
     }
     let mut summary = vec![plural(resp.total as u64, "file", "files")];
     if shown < resp.total {
-        summary.push(format!(
-            "truncated: showing {shown} of {} (add globs, or raise limit/max_tokens)",
-            resp.total
-        ));
+        summary.push(format!("truncated: showing {shown} of {} (add globs, or raise limit/max_tokens)", resp.total));
     }
     resp.files.truncate(shown);
     resp.truncated = shown < resp.total;
