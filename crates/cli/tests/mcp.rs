@@ -217,6 +217,8 @@ fn mcp_tools_through_the_official_python_sdk() {
         ("read_file", json!({"path": "src/lib.rs", "rev": "experiment", "start_line": 11})),
         ("list_revisions", json!({})),
         ("list_files", json!({})),
+        ("find", json!({"query": "retry with backoff"})),
+        ("find", json!({"query": "retry with backoff", "mode": "dense"})),
     ];
     let plan: Vec<Value> = steps.iter().map(|(t, a)| json!({"tool": t, "args": a})).collect();
     let out = run_client(&python, &ix, &json!(plan));
@@ -339,6 +341,13 @@ fn mcp_tools_through_the_official_python_sdk() {
     assert!(t.contains("snapshots") && t.contains("experiment"), "{t}");
     let t = ok_text(&calls[26]);
     assert!(t.ends_with("\n5 files"), "{t}");
+
+    // find's default mode answers without a model (the test environment has
+    // none) and says so; asking for dense ranking explicitly is an error.
+    let t = ok_text(&calls[27]);
+    assert!(t.contains("== src/lib.rs:") && t.contains("ranked lexically only"), "{t}");
+    let t = error_text(&calls[28]);
+    assert!(t.starts_with("unavailable: ") && t.contains("mode=\"lexical\""), "{t}");
 
     // Nothing in the working tree changed.
     assert_eq!(worktree_files(&repo), files_before, "the working tree changed");

@@ -117,6 +117,8 @@ where
             Ok(LineRead::Overflow(n)) => Some(error_line(Value::Null, -32600, too_large(n))),
             Ok(LineRead::Line) => {
                 let body = line.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&line);
+                let body = body.strip_suffix(b"\n").unwrap_or(body);
+                let body = body.strip_suffix(b"\r").unwrap_or(body);
                 if body.iter().all(u8::is_ascii_whitespace) {
                     None
                 } else if body.len() > MAX_MESSAGE_BYTES {

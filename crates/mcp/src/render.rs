@@ -99,7 +99,12 @@ pub fn search(mut resp: SearchResponse, budget: &mut TextBudget, pattern: &str) 
             }
         }
     }
-    let revs: Vec<String> = resp.revisions.iter().map(|r| format!("{} {}", r.label, short(&r.commit))).collect();
+    // A tag glob can name dozens of revisions; the groups above say which matched.
+    let mut revs: Vec<String> =
+        resp.revisions.iter().take(3).map(|r| format!("{} {}", r.label, short(&r.commit))).collect();
+    if resp.revisions.len() > 3 {
+        revs.push(format!("+{} more revisions", resp.revisions.len() - 3));
+    }
     let mut summary = Vec::new();
     if resp.total_matches == 0 {
         summary.push(format!("no matches for /{pattern}/ in {}", revs.join(", ")));

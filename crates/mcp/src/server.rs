@@ -19,7 +19,7 @@ const INSTRUCTIONS: &str = "\
 grove searches this git repository at any revision (branch, tag, commit) without checking it out, \
 and at snapshots of proposed changes.
 - search: exact text or a regex, like git grep; several revisions at once (revs, tags); path globs.
-- find: concepts in words (\"where are retries configured\"); ranked code chunks. mode=lexical needs no model.
+- find: concepts in words (\"where are retries configured\"); ranked code chunks (semantic with an embedding model).
 - symbols: where a function/class/method is defined, by name.
 - read_file: a file (or a line range) at a revision; list_files: paths at a revision, by glob.
 - list_revisions: branches, tags, snapshots; diff: files changed between two revisions.
@@ -110,9 +110,10 @@ then a summary line with totals and whether it was truncated.",
     #[tool(
         description = "Find code by meaning: a question or description in words (\"where are HTTP retries \
 configured\") or identifiers; returns the best-matching code chunks with their text. `mode`: hybrid (default; \
-uses the embedding model when there is one), lexical (no model), dense. `k` results (default 10); `files=true` \
+lexical only when the server has no embedding model), lexical, dense (needs the model). `k` results (default 10); `files=true` \
 for one path per file without text. Read one revision (`rev`, default HEAD, or a snapshot) or `worktree=true`. \
-For exact text use search; for a definition by name use symbols.",
+`max_tokens` bounds the whole answer (`budget`, if given, only the chunk text). For exact text use search; for \
+a definition by name use symbols.",
         output_schema = schema_for_output::<FindResponse>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
@@ -124,9 +125,23 @@ For exact text use search; for a definition by name use symbols.",
         if req.budget.is_none() {
             req.budget = Some(budget.remaining() / crate::params::BYTES_PER_TOKEN * 9 / 10);
         }
-        match self.call(move |s| s.find(&req, &NoProgress)).await {
-            Ok(resp) => {
-                let (summary, shown) = render::find(resp, &mut budget);
+        // Without a model the default still answers: lexically, and says so.
+        let fallback = req.mode.is_none();
+        let outcome = self
+            .call(move |s| match s.find(&req, &NoProgress) {
+                Err(e) if fallback && e.kind == ErrorKind::Unavailable => {
+                    let lexical = FindRequest { mode: Some("lexical".into()), ..req };
+                    s.find(&lexical, &NoProgress).map(|r| (r, true))
+                }
+                other => other.map(|r| (r, false)),
+            })
+            .await;
+        match outcome {
+            Ok((resp, fell_back)) => {
+                let (mut summary, shown) = render::find(resp, &mut budget);
+                if fell_back {
+                    summary.push("no embedding model on this server: ranked lexically only".into());
+                }
                 success(budget.finish(&summary), &shown)
             }
             Err(e) => tool_error(&e),

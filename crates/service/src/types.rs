@@ -44,8 +44,10 @@ pub struct SearchRequest {
     /// Path globs (`*.rs`, `src/**`; `!` excludes), as ripgrep's `-g`.
     #[serde(default)]
     pub globs: Vec<String>,
+    /// Match letters of either case.
     #[serde(default)]
     pub ignore_case: bool,
+    /// Take `pattern` as a literal string, not a regex.
     #[serde(default)]
     pub fixed_strings: bool,
     /// Whole words only.
@@ -174,6 +176,7 @@ pub struct SymbolsRequest {
     /// Only these kinds (`function`, `method`, `class`, `struct`, ...).
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// At most this many symbols (default and cap: the server's limit).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -241,6 +244,7 @@ pub struct ListFilesRequest {
     /// Path globs (`*.py`, `src/**`; `!` excludes).
     #[serde(default)]
     pub globs: Vec<String>,
+    /// At most this many paths (default and cap: the server's limit).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -277,6 +281,7 @@ pub struct DiffRequest {
     /// Compare with the working tree instead of `to`.
     #[serde(default)]
     pub worktree: bool,
+    /// At most this many changed files (default and cap: the server's limit).
     #[serde(default)]
     pub limit: Option<usize>,
 }
