@@ -11,7 +11,8 @@
 #
 # Needs wrk (Debian: apt-get install -y wrk). Knobs (environment):
 # DURATION (10s), CONCURRENCY ("1 4 16 64"), THREADS (2), PORT (7879),
-# OUT (/tmp/grove-http-load), TAGS (glob the index job indexes, "*").
+# OUT (/tmp/grove-http-load), TAGS (glob the index job indexes, "*"),
+# GROVE (a grove binary to use instead of building one).
 set -euo pipefail
 
 SRC=${1:-/work/.mirror/pallets+flask/repo}
@@ -27,8 +28,10 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 B=http://127.0.0.1:$PORT
 
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install -y wrk)" >&2; exit 1; }
-(cd "$ROOT" && nice -n 10 cargo build --release --locked -p grove-cli)
-GROVE=$TARGET/release/grove
+if [ -z "${GROVE:-}" ]; then
+  (cd "$ROOT" && nice -n 10 cargo build --release --locked -p grove-cli)
+  GROVE=$TARGET/release/grove
+fi
 
 mkdir -p "$OUT"
 CHECKOUT=$OUT/$NAME

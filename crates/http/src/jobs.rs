@@ -115,12 +115,7 @@ impl Jobs {
     }
 
     /// Queues an index job and starts its thread.
-    pub fn start(
-        self: &Arc<Self>,
-        repo: &str,
-        service: Arc<Service>,
-        req: IndexRequest,
-    ) -> Result<JobView, ApiError> {
+    pub fn start(self: &Arc<Self>, repo: &str, service: Arc<Service>, req: IndexRequest) -> Result<JobView, ApiError> {
         let repo_lock = self.repo_locks.get(repo).ok_or_else(|| ApiError::internal("no lock for repository"))?.clone();
         let job = {
             let mut table = self.table();

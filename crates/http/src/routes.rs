@@ -121,7 +121,9 @@ impl App {
                     self.0.request_timeout.as_secs_f64()
                 ),
             )),
-            Ok(Err(e)) if e.is_panic() => Err(ApiError::internal("the request failed unexpectedly (panic); see the server's log")),
+            Ok(Err(e)) if e.is_panic() => {
+                Err(ApiError::internal("the request failed unexpectedly (panic); see the server's log"))
+            }
             Ok(Err(e)) => Err(ApiError::internal(format!("the request was cancelled: {e}"))),
             Ok(Ok(r)) => r.map_err(ApiError::from),
         }
@@ -168,9 +170,8 @@ fn repo_info_of(name: &str, service: &Service) -> Result<RepoInfo, ServiceError>
 
 async fn list_repos(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiError> {
     let all: Vec<(String, Arc<Service>)> = app.0.names.iter().map(|n| (n.clone(), app.0.services[n].clone())).collect();
-    let repos = app
-        .blocking(move || all.iter().map(|(n, s)| repo_info_of(n, s)).collect::<Result<Vec<_>, _>>())
-        .await?;
+    let repos =
+        app.blocking(move || all.iter().map(|(n, s)| repo_info_of(n, s)).collect::<Result<Vec<_>, _>>()).await?;
     Ok(Json(serde_json::json!({ "repos": repos })))
 }
 
@@ -222,7 +223,11 @@ async fn find_post(
     app.call(&repo, req, Service::find).await
 }
 
-async fn find_get(State(app): State<App>, Path(repo): Path<String>, mut p: Params) -> Result<Json<FindResponse>, ApiError> {
+async fn find_get(
+    State(app): State<App>,
+    Path(repo): Path<String>,
+    mut p: Params,
+) -> Result<Json<FindResponse>, ApiError> {
     let req = FindRequest {
         query: p.required("query")?,
         at: at(&mut p)?,
@@ -312,7 +317,11 @@ async fn diff_post(
     app.call(&repo, req, Service::diff).await
 }
 
-async fn diff_get(State(app): State<App>, Path(repo): Path<String>, mut p: Params) -> Result<Json<DiffResponse>, ApiError> {
+async fn diff_get(
+    State(app): State<App>,
+    Path(repo): Path<String>,
+    mut p: Params,
+) -> Result<Json<DiffResponse>, ApiError> {
     let req = DiffRequest {
         from: p.required("from")?,
         to: p.string("to")?,

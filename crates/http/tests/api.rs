@@ -235,7 +235,9 @@ fn malformed_or_wrong_bodies_are_json_400s_and_the_server_keeps_serving() {
         assert_eq!((r.status, r.kind()), (400, "invalid_request"), "{q}: {}", r.text);
     }
     // Invalid regexes and globs.
-    for body in [json!({"pattern": "(unclosed"}), json!({"pattern": "a{5,2}"}), json!({"pattern": "x", "globs": ["a[b"]})] {
+    for body in
+        [json!({"pattern": "(unclosed"}), json!({"pattern": "a{5,2}"}), json!({"pattern": "x", "globs": ["a[b"]})]
+    {
         let r = s.post(url, &body);
         assert_eq!((r.status, r.kind()), (400, "invalid_request"), "{body}: {}", r.text);
     }
@@ -318,8 +320,11 @@ fn no_path_outside_the_repository_is_ever_read() {
         assert_eq!((r.status, r.kind()), (400, "invalid_request"), "{path}");
     }
     // Encoded traversal in the route itself never names another directory.
-    for url in ["/v1/repos/..%2F..%2Fetc/file?path=passwd", "/v1/repos/%2E%2E/file?path=a.txt", "/v1/repos/../r/file?path=a.txt"]
-    {
+    for url in [
+        "/v1/repos/..%2F..%2Fetc/file?path=passwd",
+        "/v1/repos/%2E%2E/file?path=a.txt",
+        "/v1/repos/../r/file?path=a.txt",
+    ] {
         let r = s.get(url);
         assert!(matches!(r.status, 400 | 404), "{url}: {} {}", r.status, r.text);
     }

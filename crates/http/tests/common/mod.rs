@@ -111,7 +111,10 @@ pub fn worktree_state(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if t.is_dir() {
                 walk(root, &p, out);
             } else if t.is_symlink() {
-                out.push((p.strip_prefix(root).unwrap().into(), std::fs::read_link(&p).unwrap().into_os_string().into_encoded_bytes()));
+                out.push((
+                    p.strip_prefix(root).unwrap().into(),
+                    std::fs::read_link(&p).unwrap().into_os_string().into_encoded_bytes(),
+                ));
             } else {
                 out.push((p.strip_prefix(root).unwrap().into(), std::fs::read(&p).unwrap()));
             }
