@@ -118,10 +118,7 @@ fn lsp_under_a_real_client() {
 
     // workspace/symbol from the symbol index.
     let sym = r["symbols"].as_array().unwrap();
-    assert!(
-        sym.iter().any(|s| s["name"] == "greet" && s["location"]["uri"] == app_uri && s["kind"] == 12),
-        "{sym:?}"
-    );
+    assert!(sym.iter().any(|s| s["name"] == "greet" && s["location"]["uri"] == app_uri && s["kind"] == 12), "{sym:?}");
 
     // grove/search: the workspace, HEAD, a tag (short and full ref name).
     let ws = &r["search_workspace"];
@@ -129,10 +126,16 @@ fn lsp_under_a_real_client() {
     assert_eq!(ws["truncated"], false);
     let m = &ws["matches"][0];
     assert_eq!(ws["matches"].as_array().unwrap().len(), 1, "{ws}");
-    assert_eq!((&m["path"], &m["uri"], &m["line"]), (&Value::from("src/app.py"), &Value::from(app_uri), &Value::from(1)));
+    assert_eq!(
+        (&m["path"], &m["uri"], &m["line"]),
+        (&Value::from("src/app.py"), &Value::from(app_uri), &Value::from(1))
+    );
     assert_eq!(m["text"], "    return 'hello there'");
     assert_eq!(m["submatches"], serde_json::json!([{ "start": 12, "end": 23 }]));
-    assert_eq!(m["range"], serde_json::json!({ "start": { "line": 1, "character": 12 }, "end": { "line": 1, "character": 23 } }));
+    assert_eq!(
+        m["range"],
+        serde_json::json!({ "start": { "line": 1, "character": 12 }, "end": { "line": 1, "character": 23 } })
+    );
     assert_eq!(texts(&r["search_head"]), vec!["    return 'hello there'"]);
     assert_eq!(r["search_head"]["matches"][0]["rev"], "HEAD");
     assert_eq!(texts(&r["search_tag"]), vec!["    return 'hello world'"]);
@@ -175,7 +178,10 @@ fn lsp_under_a_real_client() {
     // grove/find, lexical.
     let find = &r["find"]["result"];
     assert_eq!(find["mode"], "lexical", "{}", r["find"]);
-    assert!(find["hits"].as_array().unwrap().iter().any(|h| h["path"] == "src/app.py" && h["uri"] == app_uri), "{find}");
+    assert!(
+        find["hits"].as_array().unwrap().iter().any(|h| h["path"] == "src/app.py" && h["uri"] == app_uri),
+        "{find}"
+    );
 
     // HEAD moved: indexed in the background with progress, seen by the next searches.
     let progress = r["progress_after_commit"].as_array().unwrap();

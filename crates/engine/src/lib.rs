@@ -24,7 +24,6 @@ mod semantic;
 mod states;
 
 pub use browse::{FileChange, FileInfo, Revisions};
-pub use overlay::Overlay;
 pub use grove_base::{lossy, EntryMode, GitOid};
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
@@ -32,6 +31,7 @@ pub use grove_search as search;
 pub use grove_search::rank::QueryShape;
 pub use grove_syntax::SymbolKind;
 pub use grove_vcs::VcsError;
+pub use overlay::Overlay;
 pub use semantic::{
     FindHit, FindMode, FindOptions, FindOutput, SemanticSummary, SymbolHit, SymbolQuery, SYNTAX_VERSION,
 };

@@ -2,7 +2,9 @@
 //! lines, UTF-16 columns). The work itself is the engine's and the
 //! service's.
 
-use grove_engine::search::{CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions};
+use grove_engine::search::{
+    CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions,
+};
 use grove_engine::{lossy, NoProgress, Overlay, ResolvedRev, SymbolQuery, WORKTREE_NAME};
 use grove_service::{FindRequest, RevisionSpec};
 use serde::Deserialize;
@@ -231,7 +233,11 @@ fn find(server: &Server, p: FindParams, cancel: &Cancel) -> Result<Value, RpcErr
             let last = h.end_line.saturating_sub(1);
             // The chunk's text ends with its last line (unless it was cut).
             let end_character = if h.truncated { 0 } else { h.text.lines().last().map_or(0, utf16_len) };
-            let end = if h.truncated { json!({ "line": last + 1, "character": 0 }) } else { json!({ "line": last, "character": end_character }) };
+            let end = if h.truncated {
+                json!({ "line": last + 1, "character": 0 })
+            } else {
+                json!({ "line": last, "character": end_character })
+            };
             json!({
                 "uri": server.work_tree.uri_of(&h.path),
                 "path": h.path,
@@ -289,7 +295,11 @@ fn read_file(server: &Server, p: ReadFileParams, overlay: &Overlay) -> Result<Va
         return Err(RpcError::invalid(format!("no file '{}' in {at}", p.path)));
     };
     if bytes.len() > MAX_READ_BYTES {
-        return Err(RpcError::failed(format!("'{}' is {} bytes; at most {MAX_READ_BYTES} are returned", p.path, bytes.len())));
+        return Err(RpcError::failed(format!(
+            "'{}' is {} bytes; at most {MAX_READ_BYTES} are returned",
+            p.path,
+            bytes.len()
+        )));
     }
     Ok(json!({ "path": p.path, "rev": rev_label, "text": lossy(&bytes) }))
 }

@@ -96,7 +96,9 @@ impl Cancel {
 
 /// Messages to the client, from any thread; closed at exit so the writer
 /// thread can finish.
-struct Outbox(Mutex<Option<Box<dyn Fn(Message) + Send>>>);
+struct Outbox(Mutex<Option<SendFn>>);
+
+type SendFn = Box<dyn Fn(Message) + Send>;
 
 impl Outbox {
     fn send(&self, m: Message) {
@@ -244,10 +246,8 @@ pub fn serve_stdio(start: &Path, opts: EngineOptions) -> Result<(), Error> {
     if let Some(root) = client_root {
         work_tree.spelled_by_client(&root);
     }
-    let progress_supported = init
-        .pointer("/capabilities/window/workDoneProgress")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let progress_supported =
+        init.pointer("/capabilities/window/workDoneProgress").and_then(|v| v.as_bool()).unwrap_or(false);
     connection.initialize_finish(init_id, initialize_result())?;
 
     let sender = connection.sender.clone();
@@ -293,8 +293,12 @@ pub fn serve_stdio(start: &Path, opts: EngineOptions) -> Result<(), Error> {
                 server.outbox.send(Response::new_ok(req.id, ()).into());
             }
             Message::Request(req) if shutdown => server.outbox.send(
-                Response::new_err(req.id, lsp_server::ErrorCode::InvalidRequest as i32, "the server is shutting down".into())
-                    .into(),
+                Response::new_err(
+                    req.id,
+                    lsp_server::ErrorCode::InvalidRequest as i32,
+                    "the server is shutting down".into(),
+                )
+                .into(),
             ),
             Message::Request(req) => dispatch(&server, &jobs, req),
             Message::Notification(n) if n.method == "exit" => break shutdown,
