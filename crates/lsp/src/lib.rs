@@ -96,7 +96,9 @@ impl Cancel {
 
 /// Messages to the client, from any thread; closed at exit so the writer
 /// thread can finish.
-struct Outbox(Mutex<Option<Box<dyn Fn(Message) + Send>>>);
+struct Outbox(Mutex<Option<SendFn>>);
+
+type SendFn = Box<dyn Fn(Message) + Send>;
 
 impl Outbox {
     fn send(&self, m: Message) {

@@ -97,8 +97,8 @@ impl<'a> WorkDone<'a> {
         }
         c.last_report = Instant::now();
         let mut value = json!({ "kind": "report", "message": c.what });
-        if c.total > 0 {
-            value["percentage"] = json!((c.done.min(c.total) * 100 / c.total) as u32);
+        if let Some(percent) = (c.done.min(c.total) * 100).checked_div(c.total) {
+            value["percentage"] = json!(percent as u32);
         }
         self.server.notify("$/progress", json!({ "token": token, "value": value }));
     }

@@ -82,6 +82,17 @@ async def main(grove, repo):
         return r
 
     await client.start_io(grove, "lsp", cwd=repo)
+    exiting = False
+
+    async def watch_server():
+        """A server that dies early fails the run at once, with its stderr."""
+        code = await client._server.wait()
+        if not exiting:
+            err = (await client._server.stderr.read()).decode(errors="replace")
+            print(f"grove lsp exited early with status {code}; stderr:\n{err}", file=sys.stderr)
+            os._exit(4)
+
+    watchdog = asyncio.ensure_future(watch_server())
     root = Path(repo).as_uri()
     app_uri = (Path(repo) / "src" / "app.py").as_uri()
     out["app_uri"] = app_uri
@@ -209,9 +220,11 @@ async def main(grove, repo):
     out["after_commit_head"] = await search("moved_marker", rev="HEAD")
     out["after_commit_workspace"] = await search("moved_marker")
 
+    exiting = True
     await asyncio.wait_for(client.shutdown_async(None), TIMEOUT)
     client.exit(None)
     out["exit_code"] = await asyncio.wait_for(client._server.wait(), TIMEOUT)
+    await watchdog
     await client.stop()
     for p in out["progress"]:
         del p["t"]
