@@ -52,6 +52,9 @@ struct LiveFile {
     segment: ObjectId,
     doc: u32,
     size: u64,
+    /// An editor's unsaved buffer standing in for the file: its bytes live
+    /// here, not in a segment (`segment`/`doc` are unused).
+    buffer: Option<Arc<[u8]>>,
 }
 
 /// Segments opened on demand, each once.
@@ -72,9 +75,13 @@ impl<'a> Segments<'a> {
         self.open.insert(id, s.clone());
         Ok(s)
     }
-    fn read(&mut self, id: ObjectId, doc: u32) -> Result<Vec<u8>, EngineError> {
-        let seg = self.get(id)?;
-        read_doc(&seg, id, doc)
+    /// A live file's bytes: its buffer, or its document.
+    fn bytes_of(&mut self, f: &LiveFile) -> Result<Vec<u8>, EngineError> {
+        if let Some(b) = &f.buffer {
+            return Ok(b.to_vec());
+        }
+        let seg = self.get(f.segment)?;
+        read_doc(&seg, f.segment, f.doc)
     }
 }
 
@@ -372,6 +379,7 @@ impl Engine {
                 segment: seg_id,
                 doc,
                 size: d.size,
+                buffer: None,
             });
         }
         // Analyse each missing (blob, language) once, in parallel.
@@ -571,7 +579,7 @@ impl Engine {
                 }
             }
         }
-        self.embed_chunks(&store, &mut sem, &*embedder, todo, progress, stop, &mut summary)?;
+        self.embed_chunks(&store, &mut sem, &*embedder, todo, progress, stop, &mut summary, None)?;
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
     }
@@ -586,6 +594,7 @@ impl Engine {
         progress: &dyn Progress,
         stop: &AtomicBool,
         summary: &mut SemanticSummary,
+        mut transient: Option<&mut HashMap<ChunkKey, (f32, Vec<i8>)>>,
     ) -> Result<(), EngineError> {
         if todo.is_empty() {
             return Ok(());
@@ -595,7 +604,7 @@ impl Engine {
         let mut segments = Segments::new(store);
         // Chunks of one file are queued together: keep only the current
         // file's bytes.
-        let mut current: Option<((ObjectId, u32), Vec<u8>)> = None;
+        let mut current: Option<(ContentId, Vec<u8>)> = None;
         for batch in todo.chunks(vector_flush()) {
             if stop.load(Ordering::Relaxed) {
                 summary.interrupted = true;
@@ -603,9 +612,8 @@ impl Engine {
             }
             let mut texts: Vec<String> = Vec::with_capacity(batch.len());
             for (_, rec, ci, f) in batch {
-                let doc = (f.segment, f.doc);
-                if current.as_ref().is_none_or(|(d, _)| *d != doc) {
-                    current = Some((doc, segments.read(f.segment, f.doc)?));
+                if current.as_ref().is_none_or(|(c, _)| *c != f.content) {
+                    current = Some((f.content, segments.bytes_of(f)?));
                 }
                 let bytes = current.as_ref().map_or(&[][..], |(_, b)| b);
                 texts.push(embed_text(&f.path, bytes, &rec.chunks[*ci]));
@@ -623,7 +631,12 @@ impl Engine {
                 let vecs = embedder.embed(&refs, TextRole::Document).map_err(|e| EngineError::Model(e.to_string()))?;
                 for (j, v) in vecs.iter().enumerate() {
                     let (scale, q) = grove_embed::quantize_i8(v);
-                    w.add(batch[done + j].0, scale, q);
+                    match transient.as_deref_mut() {
+                        Some(map) => {
+                            map.insert(batch[done + j].0, (scale, q));
+                        }
+                        None => w.add(batch[done + j].0, scale, q),
+                    }
                 }
                 summary.tokens += refs.iter().map(|t| grove_syntax::estimate_tokens(t.as_bytes())).sum::<usize>();
                 done += sub.len();
@@ -649,9 +662,43 @@ impl Engine {
         opts: &FindOptions,
         progress: &dyn Progress,
     ) -> Result<FindOutput, EngineError> {
+        self.find_overlay(rev, &Overlay::default(), query, opts, progress)
+    }
+
+    /// [`Engine::find`] of `rev` with `overlay`'s buffers in place of its
+    /// files at those paths. Buffers are chunked in memory and their chunks
+    /// embedded on the fly (within `opts.embed_on_the_fly`); their vectors are
+    /// kept in memory only, so nothing of a buffer is written anywhere.
+    pub fn find_overlay(
+        &self,
+        rev: &ResolvedRev,
+        overlay: &Overlay,
+        query: &str,
+        opts: &FindOptions,
+        progress: &dyn Progress,
+    ) -> Result<FindOutput, EngineError> {
         const FIRST_STAGE: usize = 300;
-        let (store, mut sem, snap) = self.open_semantic(rev, progress)?;
-        let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        let (store, mut sem, mut snap) = self.open_semantic(rev, progress)?;
+        if !overlay.is_empty() {
+            snap.entries.retain(|e| !overlay.contains(&e.path));
+        }
+        let mut rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        for (path, content) in overlay.iter() {
+            // Binary and too large files have no syntax record in the index either.
+            if self.unsearchable(content, &grove_search::SearchOptions::default()).is_some() {
+                continue;
+            }
+            rs.records.push(Arc::new(analyse(path, content)));
+            rs.files.push(LiveFile {
+                path: path.to_vec(),
+                content: ContentId::of(content),
+                lang: lang_code(path),
+                segment: ObjectId([0; 32]),
+                doc: 0,
+                size: content.len() as u64,
+                buffer: Some(content.into()),
+            });
+        }
         // Flatten to one row per live chunk.
         let mut rows: Vec<(u32, u32)> = Vec::new(); // (file, chunk)
         for (fi, rec) in rs.records.iter().enumerate() {
@@ -706,25 +753,33 @@ impl Engine {
             let missing: Vec<usize> = (0..rows.len())
                 .filter(|&i| rs.files[rows[i].0 as usize].embeddable() && sem.vector(&model, &keys[i]).is_none())
                 .collect();
+            // Buffers' vectors stay in memory; the index's files' are stored.
+            let mut in_memory: HashMap<ChunkKey, (f32, Vec<i8>)> = HashMap::new();
             if !missing.is_empty() && missing.len() <= opts.embed_on_the_fly {
                 let mut seen = HashSet::new();
-                let todo = missing
-                    .iter()
-                    .filter(|&&i| seen.insert(keys[i]))
-                    .map(|&i| {
-                        let (fi, ci) = rows[i];
-                        (keys[i], rs.records[fi as usize].clone(), ci as usize, rs.files[fi as usize].clone())
-                    })
-                    .collect();
+                let (mut stored, mut buffers) = (Vec::new(), Vec::new());
+                for &i in missing.iter().filter(|&&i| seen.insert(keys[i])) {
+                    let (fi, ci) = rows[i];
+                    let f = &rs.files[fi as usize];
+                    let job = (keys[i], rs.records[fi as usize].clone(), ci as usize, f.clone());
+                    if f.buffer.is_some() {
+                        buffers.push(job)
+                    } else {
+                        stored.push(job)
+                    }
+                }
                 let mut s = SemanticSummary::default();
+                let never = AtomicBool::new(false);
+                self.embed_chunks(&store, &mut sem, &*embedder, stored, &crate::NoProgress, &never, &mut s, None)?;
                 self.embed_chunks(
                     &store,
                     &mut sem,
                     &*embedder,
-                    todo,
+                    buffers,
                     &crate::NoProgress,
-                    &AtomicBool::new(false),
+                    &never,
                     &mut s,
+                    Some(&mut in_memory),
                 )?;
             }
             let qv = embedder
@@ -734,7 +789,11 @@ impl Engine {
                 .ok_or_else(|| EngineError::Model("the model returned no vector for the query".into()))?;
             let (qscale, q8) = grove_embed::quantize_i8(&qv);
             let mut unembedded = 0;
-            let vectors = keys.iter().enumerate().filter_map(|(i, k)| match sem.vector(&model, k) {
+            let lookup = |k: &ChunkKey| match in_memory.get(k) {
+                Some((s, v)) => Some((*s, v.as_slice())),
+                None => sem.vector(&model, k),
+            };
+            let vectors = keys.iter().enumerate().filter_map(|(i, k)| match lookup(k) {
                 Some((s, v)) => Some((i as u32, s, v)),
                 None => {
                     // Files over the embedding limit are lexical by design,
@@ -879,7 +938,7 @@ impl Engine {
                     out.budget_exhausted = true;
                     break;
                 }
-                let buf = segments.read(f.segment, f.doc)?;
+                let buf = segments.bytes_of(f)?;
                 let (s, e) = if opts.files { (0, buf.len()) } else { (g.start_byte as usize, g.end_byte as usize) };
                 let text = buf.get(s..e.min(buf.len())).unwrap_or(&[]);
                 let (text, cut) = cut_to_tokens(text, budget_left);

@@ -205,3 +205,66 @@ fn an_empty_overlay_is_the_plain_search() {
     let hidden = engine.search_overlay(&head, &overlay, &pattern, &opts, &NoProgress).unwrap();
     assert!(hidden.files.is_empty());
 }
+
+/// Every file under the index directory with its size: what a request wrote.
+fn index_files(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), m.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn find_sees_buffers_and_stores_nothing_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    write(&repo, "src/net.py", b"def connect(host):\n    return open_socket(host)\n");
+    write(&repo, "src/util.py", b"def helper():\n    return 1\n");
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2");
+    let model = std::env::var_os("GROVE_TEST_MODEL_DIR").map(Into::into).unwrap_or(model);
+    let has_model = model.join("model.safetensors").is_file();
+    if !has_model {
+        eprintln!("SKIPPED (dense part): no embedding model at {}", model.display());
+    }
+    let index = dir.path().join("index");
+    let opts = EngineOptions { index_dir: Some(index.clone()), model_dir: Some(model), ..Default::default() };
+    let engine = Engine::open(&repo, opts).unwrap();
+    let wt = worktree(&engine);
+    let modes: &[grove_engine::FindMode] = if has_model {
+        &[grove_engine::FindMode::Lexical, grove_engine::FindMode::Dense, grove_engine::FindMode::Hybrid]
+    } else {
+        &[grove_engine::FindMode::Lexical]
+    };
+    let buffer: &[u8] = b"def frobnicate_widgets(count):\n    \"\"\"Spin every widget round.\"\"\"\n    return count\n";
+    let mut overlay = Overlay::new();
+    overlay.insert(b"src/util.py".to_vec(), Arc::from(buffer));
+    for &mode in modes {
+        let fopts = grove_engine::FindOptions { mode, k: 3, ..Default::default() };
+        // Warm: the snapshot's own files are analysed (and embedded) and stored.
+        engine.find(&wt, "frobnicate widgets", &fopts, &NoProgress).unwrap();
+        let before = index_files(&index);
+        let out = engine.find_overlay(&wt, &overlay, "frobnicate widgets", &fopts, &NoProgress).unwrap();
+        assert_eq!(out.hits[0].path, b"src/util.py", "{mode:?}: {:?}", out.hits);
+        assert!(out.hits[0].text.contains("frobnicate_widgets"), "{mode:?}: {:?}", out.hits[0]);
+        assert_eq!(out.unembedded, 0, "{mode:?}: the buffer's chunks are embedded in memory");
+        assert_eq!(index_files(&index), before, "{mode:?}: nothing of the buffer may be stored");
+        // Without the overlay, the buffer's text is nowhere.
+        let plain = engine.find(&wt, "frobnicate widgets", &fopts, &NoProgress).unwrap();
+        assert!(plain.hits.iter().all(|h| !h.text.contains("frobnicate")), "{mode:?}");
+    }
+}

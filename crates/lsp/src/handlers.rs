@@ -27,7 +27,7 @@ pub(crate) fn handle(
 ) -> Result<Value, RpcError> {
     match method {
         "grove/search" => search(server, parse(params)?, overlay, cancel),
-        "grove/find" => find(server, parse(params)?, cancel),
+        "grove/find" => find(server, parse(params)?, overlay, cancel),
         "grove/revisions" => revisions(server, params),
         "grove/readFile" => read_file(server, parse(params)?, overlay),
         "workspace/symbol" => symbols(server, parse(params)?, overlay, cancel),
@@ -204,15 +204,16 @@ fn lossy_offset(bytes: &[u8], i: usize) -> usize {
     lossy(&bytes[..i.min(bytes.len())]).len()
 }
 
-fn find(server: &Server, p: FindParams, cancel: &Cancel) -> Result<Value, RpcError> {
+fn find(server: &Server, p: FindParams, overlay: &Overlay, cancel: &Cancel) -> Result<Value, RpcError> {
     let rev_label = given(p.rev);
-    // The workspace is the working tree as on disk (unsaved buffers are not
-    // embedded): its snapshot, brought up to date, under its own name.
-    let rev = match &rev_label {
-        Some(r) => r.clone(),
+    // The workspace is the working tree's snapshot, brought up to date,
+    // with the unsaved buffers laid over it in memory.
+    let none = Overlay::default();
+    let (rev, overlay) = match &rev_label {
+        Some(r) => (r.clone(), &none),
         None => {
             server.workspace_rev()?;
-            WORKTREE_NAME.to_string()
+            (WORKTREE_NAME.to_string(), overlay)
         }
     };
     cancel.check()?;
@@ -224,7 +225,7 @@ fn find(server: &Server, p: FindParams, cancel: &Cancel) -> Result<Value, RpcErr
         budget: None,
         files: false,
     };
-    let out = server.service.find(&req, &NoProgress)?;
+    let out = server.service.find_overlay(&req, overlay, &NoProgress)?;
     cancel.check()?;
     let hits: Vec<Value> = out
         .hits

@@ -7,8 +7,8 @@ use grove_engine::search::{
     CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions, SearchOutput,
 };
 use grove_engine::{
-    lossy, Engine, EngineOptions, FindMode, FindOptions, Progress, ResolvedRev, RevSelection, SymbolKind, SymbolQuery,
-    WORKTREE_NAME,
+    lossy, Engine, EngineOptions, FindMode, FindOptions, Overlay, Progress, ResolvedRev, RevSelection, SymbolKind,
+    SymbolQuery, WORKTREE_NAME,
 };
 
 use crate::types::*;
@@ -229,6 +229,17 @@ impl Service {
     }
 
     pub fn find(&self, req: &FindRequest, progress: &dyn Progress) -> Result<FindResponse, ServiceError> {
+        self.find_overlay(req, &Overlay::default(), progress)
+    }
+
+    /// [`Service::find`] with an editor's unsaved buffers in place of the
+    /// files at their paths (held in memory only; see `Engine::find_overlay`).
+    pub fn find_overlay(
+        &self,
+        req: &FindRequest,
+        overlay: &Overlay,
+        progress: &dyn Progress,
+    ) -> Result<FindResponse, ServiceError> {
         if req.query.trim().is_empty() {
             return Err(ServiceError::invalid("`query` is empty"));
         }
@@ -249,7 +260,7 @@ impl Service {
             budget: Some(budget),
             ..Default::default()
         };
-        let out = self.engine.find(&rev, &req.query, &opts, progress)?;
+        let out = self.engine.find_overlay(&rev, overlay, &req.query, &opts, progress)?;
         Ok(FindResponse {
             hits: out
                 .hits
