@@ -18,11 +18,7 @@ const APP_V1: &str = "def greet():\n    return 'hello world'\n";
 const APP_V2: &str = "def greet():\n    return 'hello there'\n";
 const UNICODE_LINE: &str = "    s = \"😀😀\" + needle_value";
 
-fn write(repo: &Path, path: &str, text: &str) {
-    let p = repo.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use common::write_file as write;
 
 const IDENTITY: [(&str, &str); 4] = [
     ("GIT_AUTHOR_NAME", "grove test"),
@@ -194,4 +190,59 @@ fn lsp_under_a_real_client() {
     assert_eq!(r["exit_code"], 0, "shutdown + exit ends the server cleanly");
     // Nothing of the buffers reached the repository.
     assert_eq!(std::fs::read_to_string(repo.join("src/app.py")).unwrap(), APP_V2);
+}
+
+/// Raw frames, no client library: a body that is not JSON, one that is not
+/// a JSON-RPC message and a header without a length each get an error
+/// response, and the server goes on to answer initialize and shut down cleanly.
+#[test]
+fn malformed_frames_get_errors_and_the_server_keeps_serving() {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git_ok(&repo, &["init", "-q", "-b", "main"]);
+    write(&repo, "a.txt", "hello\n");
+    git_ok(&repo, &["add", "-A"]);
+    git_ok(&repo, &["commit", "-qm", "one"]);
+    let mut child = grove_cmd()
+        .args(["lsp", "--index-dir"])
+        .arg(dir.path().join("index"))
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let frame = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    let mut input = String::new();
+    input += &frame("{this is not json");
+    input += &frame(r#"{"jsonrpc":"2.0","id":5,"method":42}"#);
+    input += "Content-Length: many\r\n\r\n";
+    input += &frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#);
+    input += &frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#);
+    input += &frame(r#"{"jsonrpc":"2.0","id":2,"method":"grove/nope","params":{}}"#);
+    input += &frame(r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#);
+    input += &frame(r#"{"jsonrpc":"2.0","method":"exit"}"#);
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = child.wait().unwrap();
+    let mut bodies: Vec<Value> = Vec::new();
+    let mut rest = out.as_str();
+    while let Some((header, tail)) = rest.split_once("\r\n\r\n") {
+        let n: usize = header.trim_start_matches("Content-Length: ").parse().expect("length header");
+        bodies.push(serde_json::from_str(&tail[..n]).unwrap());
+        rest = &tail[n..];
+    }
+    let code_of = |id: Value| {
+        bodies.iter().find(|b| b["id"] == id && b.get("error").is_some()).map(|b| b["error"]["code"].as_i64().unwrap())
+    };
+    let parse_errors = bodies.iter().filter(|b| b["id"].is_null() && b["error"]["code"] == -32700).count();
+    assert_eq!(parse_errors, 2, "{bodies:?}");
+    assert_eq!(code_of(serde_json::json!(5)), Some(-32600), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b["id"] == 1 && b["result"]["capabilities"].is_object()), "{bodies:?}");
+    assert_eq!(code_of(serde_json::json!(2)), Some(-32601), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b["id"] == 3 && b.get("error").is_none()), "{bodies:?}");
+    assert!(status.success(), "{status:?}");
 }

@@ -12,6 +12,7 @@
 
 mod handlers;
 mod text;
+mod transport;
 mod watch;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use grove_engine::{EngineOptions, Overlay};
 use grove_service::{Limits, Service};
-use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
+use lsp_server::{Message, Notification, Request, RequestId, Response};
 use serde::Deserialize;
 
 use text::{Range, WorkTree};
@@ -234,7 +235,7 @@ pub fn serve_stdio(start: &Path, opts: EngineOptions) -> Result<(), Error> {
         .to_path_buf();
     let mut work_tree = WorkTree::new(&dir);
 
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     let (init_id, init) = connection.initialize_start()?;
     let client_root = init
         .get("workspaceFolders")
@@ -290,6 +291,13 @@ pub fn serve_stdio(start: &Path, opts: EngineOptions) -> Result<(), Error> {
         match msg {
             Message::Request(req) if req.method == "shutdown" => {
                 shutdown = true;
+                // Requests already accepted are answered before the reply
+                // to shutdown (a client may wait for them); bounded, since
+                // a long engine call cannot be interrupted.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !lock(&server.pending).is_empty() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
                 server.outbox.send(Response::new_ok(req.id, ()).into());
             }
             Message::Request(req) if shutdown => server.outbox.send(
@@ -314,7 +322,7 @@ pub fn serve_stdio(start: &Path, opts: EngineOptions) -> Result<(), Error> {
     drop(jobs);
     server.outbox.close();
     drop(connection);
-    io_threads.join()?;
+    writer.join().map_err(|_| "the writer thread panicked")?;
     if clean {
         Ok(())
     } else {
