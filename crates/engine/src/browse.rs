@@ -101,7 +101,9 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Vec<FileChange>, EngineError> {
         let (a, b) = (self.load_snapshot(from, progress)?, self.load_snapshot(to, progress)?);
-        let mut sides: BTreeMap<&[u8], (Option<(GitOid, EntryMode)>, Option<(GitOid, EntryMode)>)> = BTreeMap::new();
+        // path → (old (oid, mode), new (oid, mode))
+        type Side = Option<(GitOid, EntryMode)>;
+        let mut sides: BTreeMap<&[u8], (Side, Side)> = BTreeMap::new();
         for e in &a.entries {
             sides.entry(&e.path).or_default().0 = Some((e.git_oid, e.mode));
         }
