@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 
 use grove_store::{Kind, ObjectId, Store, StoreError};
 
-use crate::{
-    put_syntax_file, ChunkKey, SemIndexError, SyntaxFile, SyntaxFileWriter, SyntaxKey, VectorFile, VectorFileWriter,
-};
+use crate::{ChunkKey, SemIndexError, SyntaxFile, SyntaxFileWriter, SyntaxKey, VectorFile, VectorFileWriter};
 
 /// What a collection did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,6 +90,7 @@ pub fn collect_syntax(
     if current.is_empty() || dead == 0 && current.len() <= MAX_FILES {
         return Ok(report);
     }
+    let mut written = None;
     if !keep.is_empty() {
         let mut w = SyntaxFileWriter::new(syntax_version);
         for (key, (fi, i)) in &keep {
@@ -100,11 +99,13 @@ pub fn collect_syntax(
                 w.add(*key, &rec);
             }
         }
-        put_syntax_file(store, w)?;
+        written = Some(store.put(Kind::Syntax, &w.finish())?);
         report.files_written += 1;
     }
     report.records_dropped = dead;
-    let ids: Vec<ObjectId> = current.iter().map(|(id, _)| *id).collect();
+    // The merged file may be byte-identical to one of the old ones (all
+    // that is live was in one file): same name, so it must stay.
+    let ids: Vec<ObjectId> = current.iter().map(|(id, _)| *id).filter(|id| Some(*id) != written).collect();
     drop(current);
     remove(store, Kind::Syntax, &ids, &mut report);
     Ok(report)
@@ -142,17 +143,18 @@ pub fn collect_vectors(
         if dead == 0 && files.len() <= MAX_FILES {
             continue;
         }
+        let mut written = None;
         if let Some(&(fi, _)) = keep.values().next() {
             let mut w = VectorFileWriter::new(model, files[fi].1.dim());
             for (key, (fi, i)) in &keep {
                 let (scale, data) = files[*fi].1.vector(*i);
                 w.add(ChunkKey(*key), scale, data.to_vec());
             }
-            crate::put_vector_file(store, w)?;
+            written = Some(store.put(Kind::Vectors, &w.finish())?);
             report.files_written += 1;
         }
         report.vectors_dropped += dead;
-        let ids: Vec<ObjectId> = files.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<ObjectId> = files.iter().map(|(id, _)| *id).filter(|id| Some(*id) != written).collect();
         drop(files);
         remove(store, Kind::Vectors, &ids, &mut report);
     }

@@ -127,3 +127,39 @@ proptest! {
         prop_assert_eq!(syntax_file::round_trip_for_tests(&rec), Some(rec));
     }
 }
+
+/// All that is live sits in one file already: the merged file is that very
+/// file (same bytes, same name) and must survive the removal of the old ones.
+#[test]
+fn collecting_keeps_a_merged_file_identical_to_an_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut a = SyntaxFileWriter::new(7);
+    a.add(key(1, 2), &sample(1));
+    a.add(key(2, 2), &sample(2));
+    put_syntax_file(&store, a).unwrap();
+    let mut b = SyntaxFileWriter::new(7);
+    b.add(key(3, 2), &sample(3));
+    put_syntax_file(&store, b).unwrap();
+    let r = collect_syntax(&store, 7, &|k| *k != key(3, 2)).unwrap();
+    assert_eq!((r.records_dropped, r.files_written, r.files_removed), (1, 1, 1));
+    let sem = SemIndex::open(&store, 7).unwrap();
+    assert_eq!(sem.syntax(&key(1, 2)), Some(sample(1)));
+    assert_eq!(sem.syntax(&key(2, 2)), Some(sample(2)));
+    assert_eq!(sem.syntax(&key(3, 2)), None);
+
+    let model = [9u8; 32];
+    let mut w = VectorFileWriter::new(model, 4);
+    let k1 = ChunkKey::new(&model, b"a.rs", &[1; 16]);
+    let k2 = ChunkKey::new(&model, b"b.rs", &[2; 16]);
+    w.add(k1, 0.5, vec![1, 2, 3, 4]);
+    put_vector_file(&store, w).unwrap();
+    let mut w = VectorFileWriter::new(model, 4);
+    w.add(k2, 0.5, vec![4, 3, 2, 1]);
+    put_vector_file(&store, w).unwrap();
+    let r = collect_vectors(&store, &|_, k| *k == k1).unwrap();
+    assert_eq!((r.vectors_dropped, r.files_written, r.files_removed), (1, 1, 1));
+    let sem = SemIndex::open(&store, 7).unwrap();
+    assert_eq!(sem.vector(&model, &k1), Some((0.5, &[1i8, 2, 3, 4][..])));
+    assert_eq!(sem.vector(&model, &k2), None);
+}
