@@ -18,8 +18,11 @@ pub(crate) const MAX_PARSE_BYTES: usize = 1 << 20;
 /// outcome does not depend on machine load in practice.
 const PARSE_TIME_BUDGET: Duration = Duration::from_secs(2);
 /// A tree whose ERROR nodes cover more than this fraction of the file is
-/// treated as a parse failure: its definitions would be unreliable.
+/// treated as a parse failure: its definitions would be unreliable...
 const MAX_ERROR_FRACTION: f64 = 0.25;
+/// ... unless they are this small: one broken line in a short file (an
+/// editor's buffer mid-edit) must not hide the file's other definitions.
+const TOLERATED_ERROR_BYTES: usize = 256;
 /// Longest symbol name kept (`impl` blocks on complex types name the type as written).
 const MAX_NAME_BYTES: usize = 160;
 
@@ -144,7 +147,8 @@ pub(crate) fn extract(lang: Lang, grammar: &Grammar, content: &[u8]) -> Result<V
         tree.ok_or(ParseFailure::Cancelled)
     })?;
     let root = tree.root_node();
-    if root.has_error() && error_bytes(root) as f64 > MAX_ERROR_FRACTION * content.len() as f64 {
+    let errors = if root.has_error() { error_bytes(root) } else { 0 };
+    if errors > TOLERATED_ERROR_BYTES && errors as f64 > MAX_ERROR_FRACTION * content.len() as f64 {
         return Err(ParseFailure::TooManyErrors);
     }
 

@@ -82,7 +82,7 @@ mod tokens;
 /// Version of the analysis rules (queries, chunking, token estimate,
 /// lexical tokens). Stored results carry it; bump it whenever any of these
 /// changes what `analyze` or `lexical_tokens` returns for some input.
-pub const RULES_VERSION: u32 = 1;
+pub const RULES_VERSION: u32 = 2;
 
 pub use kind::SymbolKind;
 pub use lang::Lang;

@@ -288,3 +288,18 @@ fn languages_whose_feature_is_off_fall_back_to_windows() {
         }
     }
 }
+
+/// A short file with one broken line (an editor buffer mid-edit) keeps the
+/// definitions tree-sitter recovered around it.
+#[test]
+fn one_broken_line_in_a_short_file_keeps_its_definitions() {
+    let src = "def greet(name):\n    hello there friend\n    return name\n\n\ndef other():\n    return 1\n";
+    let s = analyze(b"a.py", src.as_bytes(), &ChunkLimits::default());
+    assert!(matches!(s.outcome, ParseOutcome::Parsed(_)), "{:?}", s.outcome);
+    let names: Vec<&str> = s.symbols.iter().map(|x| x.name.as_str()).collect();
+    assert!(names.contains(&"other"), "{names:?}");
+    // A file that is mostly errors is still not trusted.
+    let junk: String = (0..40).map(|i| format!("def {i} ( ( ( :: ]] {{\n")).collect();
+    let s = analyze(b"b.py", junk.as_bytes(), &ChunkLimits::default());
+    assert!(!matches!(s.outcome, ParseOutcome::Parsed(_)), "{:?}", s.outcome);
+}
