@@ -53,7 +53,7 @@
 //!    it is cut into windows of whole lines within the budget, each carrying
 //!    the definition's name. A single line over budget is cut inside the line.
 //! 5. Files without a usable tree (no language, feature off, over 1 MiB,
-//!    parse over 2 s, ERROR nodes over 25% of the bytes) are cut into line
+//!    parse over 2 s, ERROR nodes over 25% and over 256 of the bytes) are cut into line
 //!    windows of at most `window_lines` lines and `max_tokens`, overlapping
 //!    by `overlap_lines`.
 //!
