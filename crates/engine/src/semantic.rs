@@ -363,6 +363,9 @@ impl Engine {
         sem: &mut SemIndex,
         snap: &Snapshot,
         progress: &dyn Progress,
+        // Records decoded with their symbols only (symbol lookups skip the
+        // chunks' term bags, most of a record).
+        symbols_only: bool,
     ) -> Result<RevSyntax, EngineError> {
         let mut segments = Segments::new(store);
         let mut files = Vec::new();
@@ -427,7 +430,8 @@ impl Engine {
             let rec = match cache.get(&key) {
                 Some(r) => r.clone(),
                 None => {
-                    let r = Arc::new(sem.syntax(&key).ok_or_else(|| {
+                    let rec = if symbols_only { sem.syntax_symbols(&key) } else { sem.syntax(&key) };
+                    let r = Arc::new(rec.ok_or_else(|| {
                         EngineError::Invalid(format!(
                             "syntax record of {} is unreadable; run `grove check`",
                             grove_base::lossy(&f.path)
@@ -526,7 +530,7 @@ impl Engine {
         if !overlay.is_empty() {
             snap.entries.retain(|e| !overlay.contains(&e.path));
         }
-        let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        let rs = self.rev_syntax(&store, &mut sem, &snap, progress, true)?;
         let mut hits: Vec<(grove_syntax::MatchKind, u32, SymbolHit)> = Vec::new();
         for (f, rec) in rs.files.iter().zip(&rs.records) {
             matching_symbols(&f.path, rec, q, &mut hits);
@@ -563,7 +567,7 @@ impl Engine {
         for rev in revs {
             let id = self.snapshot_of(rev, progress)?;
             let snap = Snapshot::load(&store, id)?;
-            let rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+            let rs = self.rev_syntax(&store, &mut sem, &snap, progress, false)?;
             summary.revisions += 1;
             summary.files_analysed += rs.files.len();
             for (f, rec) in rs.files.into_iter().zip(rs.records) {
@@ -682,7 +686,7 @@ impl Engine {
         if !overlay.is_empty() {
             snap.entries.retain(|e| !overlay.contains(&e.path));
         }
-        let mut rs = self.rev_syntax(&store, &mut sem, &snap, progress)?;
+        let mut rs = self.rev_syntax(&store, &mut sem, &snap, progress, false)?;
         for (path, content) in overlay.iter() {
             // Binary and too large files have no syntax record in the index either.
             if self.unsearchable(content, &grove_search::SearchOptions::default()).is_some() {

@@ -87,6 +87,12 @@ impl SemIndex {
         self.syntax.iter().find_map(|f| f.get(key).and_then(|r| r.ok()))
     }
 
+    /// The record of a blob with its symbols only (no chunks): cheaper to
+    /// decode, for symbol lookups.
+    pub fn syntax_symbols(&self, key: &SyntaxKey) -> Option<BlobSyntax> {
+        self.syntax.iter().find_map(|f| f.find(key).and_then(|i| f.record_symbols(i).ok()))
+    }
+
     /// The quantized vector of a chunk under a model: (scale, components).
     pub fn vector(&self, model: &[u8; 32], key: &ChunkKey) -> Option<(f32, &[i8])> {
         self.vectors.iter().filter(|f| f.model() == model).find_map(|f| f.find(key).map(|i| f.vector(i)))

@@ -147,6 +147,12 @@ impl<'a> Reader<'a> {
 }
 
 fn decode(buf: &[u8]) -> Option<BlobSyntax> {
+    decode_part(buf, true)
+}
+
+/// Decodes a record; without `chunks`, stops after the symbols (what a
+/// symbol lookup needs; the chunks' term bags are most of a record).
+fn decode_part(buf: &[u8], chunks: bool) -> Option<BlobSyntax> {
     let mut r = Reader { buf, pos: 0 };
     let outcome = u8::try_from(r.num()?).ok()?;
     let nsym = r.count()?;
@@ -160,6 +166,9 @@ fn decode(buf: &[u8]) -> Option<BlobSyntax> {
         let start_byte = r.u32()?;
         let end_byte = start_byte.checked_add(r.u32()?)?;
         symbols.push(SymbolRec { name, kind, container, start_line, end_line, start_byte, end_byte });
+    }
+    if !chunks {
+        return Some(BlobSyntax { outcome, symbols, chunks: Vec::new() });
     }
     let nchunks = r.count()?;
     let mut chunks = Vec::with_capacity(nchunks);
@@ -304,6 +313,15 @@ impl SyntaxFile {
     }
 
     pub fn record(&self, i: usize) -> Result<BlobSyntax, SemIndexError> {
+        self.record_part(i, true)
+    }
+
+    /// Record `i` with its symbols only (`chunks` empty).
+    pub fn record_symbols(&self, i: usize) -> Result<BlobSyntax, SemIndexError> {
+        self.record_part(i, false)
+    }
+
+    fn record_part(&self, i: usize, chunks: bool) -> Result<BlobSyntax, SemIndexError> {
         let b = self.bytes.bytes();
         let e = &b[HEADER + i * ENTRY..];
         let len = u32::from_le_bytes(e[36..40].try_into().unwrap()) as usize;
@@ -318,7 +336,7 @@ impl SyntaxFile {
         if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().unwrap()) {
             return Err(damaged(&what(), format!("record {i} checksum mismatch")));
         }
-        decode(body).ok_or_else(|| damaged(&what(), format!("record {i} does not decode")))
+        decode_part(body, chunks).ok_or_else(|| damaged(&what(), format!("record {i} does not decode")))
     }
 }
 

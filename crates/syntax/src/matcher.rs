@@ -39,6 +39,21 @@ pub fn symbol_match_score(query: &str, name: &str) -> Option<(MatchKind, u32)> {
     if query == name {
         return Some((MatchKind::Exact, EXACT_CASE));
     }
+    // Every kind of match has the query's characters in order in the name
+    // (ignoring case): a check without allocating turns most names away.
+    let mut wanted = query.chars().map(fold).peekable();
+    for c in name.chars() {
+        match wanted.peek() {
+            Some(&q) if q == fold(c) => {
+                wanted.next();
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    if wanted.peek().is_some() {
+        return None;
+    }
     let query_chars: Vec<char> = query.chars().collect();
     let name_chars: Vec<char> = name.chars().collect();
     if query_chars.len() > name_chars.len() {
