@@ -108,6 +108,16 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// The offset in `lossy(bytes)` of byte offset `i` of `bytes` (they differ
+/// once an invalid sequence has become U+FFFD).
+pub fn lossy_offset(bytes: &[u8], i: usize) -> usize {
+    let i = i.min(bytes.len());
+    if std::str::from_utf8(bytes).is_ok() {
+        return i;
+    }
+    lossy(&bytes[..i]).len()
+}
+
 /// The kind of a tracked entry, as git records it in a tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EntryMode {

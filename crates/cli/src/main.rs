@@ -212,14 +212,7 @@ fn search(engine: &Engine, a: &SearchArgs) -> anyhow::Result<ExitCode> {
     };
     let pattern = CompiledPattern::new(text, &popts)?;
     let progress = progress::Bar::new();
-    let revs = if a.worktree {
-        engine.apply_worktree(grove_engine::WORKTREE_NAME, &progress)?;
-        let mut r = engine.resolve_one(grove_engine::WORKTREE_NAME)?;
-        r.label = "worktree".into();
-        vec![r]
-    } else {
-        engine.resolve(&a.revs.selection())?
-    };
+    let revs = if a.worktree { vec![engine.worktree(&progress)?] } else { engine.resolve(&a.revs.selection())? };
     let since = a.since.as_deref().map(|s| engine.resolve_one(s)).transpose()?;
     let mode = if a.files_with_matches {
         OutputMode::FilesWithMatches

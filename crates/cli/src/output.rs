@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use grove_base::{lossy, SkipReason};
+use grove_base::{lossy, lossy_offset, SkipReason};
 use grove_engine::search::{FileResult, LineHit, LineKind, OutputMode, SearchOutput};
 use grove_engine::ResolvedRev;
 use serde_json::json;
@@ -188,7 +188,7 @@ impl Printer<'_> {
                             matches += 1;
                             // Offsets index into `text`, which is lossy for
                             // invalid UTF-8 (each bad sequence becomes U+FFFD).
-                            let at = |i: usize| text_offset(&hit.bytes, i);
+                            let at = |i: usize| lossy_offset(&hit.bytes, i);
                             let subs: Vec<_> =
                                 hit.submatches.iter().map(|&(s, e)| json!({"start": at(s), "end": at(e)})).collect();
                             let column = hit.submatches.first().map_or(1, |&(s, _)| at(s) + 1);
@@ -240,14 +240,6 @@ fn annotation_data(s: &str) -> String {
 /// ... and for a property value, where ':' and ',' separate fields.
 fn annotation_property(s: &str) -> String {
     annotation_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
-fn text_offset(bytes: &[u8], i: usize) -> usize {
-    if std::str::from_utf8(bytes).is_ok() {
-        return i;
-    }
-    String::from_utf8_lossy(&bytes[..i.min(bytes.len())]).len()
 }
 
 /// `grove search ... | head` must end quietly, like grep.

@@ -49,10 +49,7 @@ pub fn semantic_index(engine: &Engine, revs: &[ResolvedRev]) -> anyhow::Result<E
 
 fn resolve_target(engine: &Engine, t: &TargetArgs) -> anyhow::Result<ResolvedRev> {
     if t.worktree {
-        engine.apply_worktree(grove_engine::WORKTREE_NAME, &progress::Bar::new())?;
-        let mut r = engine.resolve_one(grove_engine::WORKTREE_NAME)?;
-        r.label = "worktree".into();
-        return Ok(r);
+        return Ok(engine.worktree(&progress::Bar::new())?);
     }
     Ok(engine.resolve_one(t.rev.as_deref().unwrap_or("HEAD"))?)
 }

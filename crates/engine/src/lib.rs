@@ -24,7 +24,7 @@ mod semantic;
 mod states;
 
 pub use browse::{FileChange, FileInfo, Revisions};
-pub use grove_base::{lossy, EntryMode, GitOid};
+pub use grove_base::{lossy, lossy_offset, EntryMode, GitOid};
 pub use grove_indexer::maintenance::{CompactOptions, CompactReport, GcReport};
 pub use grove_indexer::{IndexSummary, NoProgress, Progress};
 pub use grove_search as search;

@@ -158,6 +158,15 @@ impl Engine {
         self.derive_named(&store, name, base.as_ref(), commit, changes, progress)
     }
 
+    /// The working tree as it is now: its snapshot (`WORKTREE_NAME`)
+    /// refreshed incrementally, labelled `worktree`.
+    pub fn worktree(&self, progress: &dyn Progress) -> Result<ResolvedRev, EngineError> {
+        self.apply_worktree(WORKTREE_NAME, progress)?;
+        let mut r = self.resolve_one(WORKTREE_NAME)?;
+        r.label = "worktree".into();
+        Ok(r)
+    }
+
     /// `grove apply NAME --patch`: applies a unified diff to NAME's snapshot
     /// (or to `base` / HEAD when NAME does not exist yet) without touching
     /// any file on disk. A patch that does not apply changes nothing.

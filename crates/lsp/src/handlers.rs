@@ -2,11 +2,8 @@
 //! lines, UTF-16 columns). The work itself is the engine's and the
 //! service's.
 
-use grove_engine::search::{
-    CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions,
-};
 use grove_engine::{lossy, NoProgress, Overlay, ResolvedRev, SymbolQuery, WORKTREE_NAME};
-use grove_service::{FindRequest, RevisionSpec};
+use grove_service::{FindRequest, RevisionSpec, SearchRequest, Service};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -106,9 +103,7 @@ impl Server {
 
     /// Re-derives the working tree's snapshot; the caller holds `refresh`.
     pub(crate) fn refresh_worktree(&self, progress: &dyn grove_engine::Progress) -> Result<ResolvedRev, RpcError> {
-        let engine = self.service.engine();
-        engine.apply_worktree(WORKTREE_NAME, progress)?;
-        Ok(engine.resolve_one(WORKTREE_NAME)?)
+        Ok(self.service.engine().worktree(progress)?)
     }
 
     /// A revision the client named.
@@ -118,20 +113,17 @@ impl Server {
 }
 
 fn search(server: &Server, p: SearchParams, overlay: &Overlay, cancel: &Cancel) -> Result<Value, RpcError> {
-    if p.pattern.is_empty() {
-        return Err(RpcError::invalid("`pattern` is empty"));
-    }
-    let popts = PatternOptions {
-        case: if p.ignore_case { CaseMode::Insensitive } else { CaseMode::Sensitive },
+    let req = SearchRequest {
+        pattern: p.pattern,
+        ignore_case: p.ignore_case,
         fixed_strings: p.fixed_strings,
         word: p.word_regexp,
-        multiline: false,
+        globs: p.globs,
+        max_results: Some(p.max_results.unwrap_or(500)),
+        ..Default::default()
     };
     // Bad input fails before anything is resolved or indexed.
-    let pattern = CompiledPattern::new(&p.pattern, &popts).map_err(grove_engine::EngineError::from)?;
-    PathFilter::new(&p.globs).map_err(grove_engine::EngineError::from)?;
-    let limits = server.service.limits().clone();
-    let max = p.max_results.unwrap_or(500).clamp(1, limits.max_results);
+    let pattern = Service::compile(&req)?;
     let rev_label = given(p.rev);
     let nothing = Overlay::new();
     let (rev, overlay) = match &rev_label {
@@ -139,69 +131,32 @@ fn search(server: &Server, p: SearchParams, overlay: &Overlay, cancel: &Cancel) 
         None => (server.workspace_rev()?, overlay),
     };
     cancel.check()?;
-    let sopts = SearchOptions { mode: OutputMode::Lines, globs: p.globs, ..Default::default() };
-    let out = server.service.engine().search_overlay(&rev, overlay, &pattern, &sopts, &NoProgress)?;
+    let out = server.service.search_overlay(&rev, overlay, &pattern, &req, &NoProgress)?;
     cancel.check()?;
-
-    let mut matches = Vec::new();
-    let mut bytes = 0usize;
-    let mut truncated = false;
-    'files: for f in &out.files {
-        let path = lossy(&f.path).into_owned();
-        let uri = server.work_tree.uri_of(&path);
-        for hit in f.matches.lines.iter().filter(|h| h.kind == LineKind::Match) {
-            if matches.len() >= max || bytes >= limits.max_text_bytes {
-                truncated = true;
-                break 'files;
-            }
-            let text = cut_line(&hit.bytes, limits.max_line_bytes);
-            bytes += text.len();
-            let column = |b: usize| utf16_column(&text, lossy_offset(&hit.bytes, b));
-            let submatches: Vec<(usize, usize)> = hit
-                .submatches
-                .iter()
-                .map(|&(s, e)| (column(s), column(e)))
-                .filter(|(s, e)| s < e || text.is_empty())
-                .collect();
-            let line = hit.line_number.saturating_sub(1);
+    let matches: Vec<Value> = out
+        .matches
+        .iter()
+        .map(|m| {
+            let column = |b: usize| utf16_column(&m.text, b);
+            let submatches: Vec<(usize, usize)> =
+                m.submatches.iter().map(|s| (column(s.start), column(s.end))).collect();
+            let line = m.line.saturating_sub(1);
             let (start, end) = submatches.first().copied().unwrap_or((0, 0));
-            matches.push(json!({
-                "uri": uri,
-                "path": path,
+            json!({
+                "uri": server.work_tree.uri_of(&m.path),
+                "path": m.path,
                 "rev": rev_label,
                 "range": {
                     "start": { "line": line, "character": start },
                     "end": { "line": line, "character": end },
                 },
                 "line": line,
-                "text": text,
+                "text": m.text,
                 "submatches": submatches.iter().map(|(s, e)| json!({ "start": s, "end": e })).collect::<Vec<_>>(),
-            }));
-        }
-    }
-    Ok(json!({ "matches": matches, "truncated": truncated, "rev": rev_label }))
-}
-
-/// A matching line as text, cut (on a character boundary) when a minified
-/// file makes it huge.
-fn cut_line(bytes: &[u8], max: usize) -> String {
-    let text = lossy(bytes);
-    if text.len() <= max {
-        return text.into_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
-fn lossy_offset(bytes: &[u8], i: usize) -> usize {
-    if std::str::from_utf8(bytes).is_ok() {
-        return i.min(bytes.len());
-    }
-    lossy(&bytes[..i.min(bytes.len())]).len()
+            })
+        })
+        .collect();
+    Ok(json!({ "matches": matches, "truncated": out.truncated, "rev": rev_label }))
 }
 
 fn find(server: &Server, p: FindParams, overlay: &Overlay, cancel: &Cancel) -> Result<Value, RpcError> {

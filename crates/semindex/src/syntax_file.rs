@@ -146,10 +146,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode(buf: &[u8]) -> Option<BlobSyntax> {
-    decode_part(buf, true)
-}
-
 /// Decodes a record; without `chunks`, stops after the symbols (what a
 /// symbol lookup needs; the chunks' term bags are most of a record).
 fn decode_part(buf: &[u8], chunks: bool) -> Option<BlobSyntax> {
@@ -342,12 +338,12 @@ impl SyntaxFile {
 
 #[cfg(test)]
 pub(crate) fn decode_for_tests(buf: &[u8]) -> Option<BlobSyntax> {
-    decode(buf)
+    decode_part(buf, true)
 }
 
 #[cfg(test)]
 pub(crate) fn round_trip_for_tests(rec: &BlobSyntax) -> Option<BlobSyntax> {
     let mut buf = Vec::new();
     encode(rec, &mut buf);
-    decode(&buf[..buf.len() - 4])
+    decode_part(&buf[..buf.len() - 4], true)
 }

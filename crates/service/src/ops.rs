@@ -7,8 +7,8 @@ use grove_engine::search::{
     CaseMode, CompiledPattern, LineKind, OutputMode, PathFilter, PatternOptions, SearchOptions, SearchOutput,
 };
 use grove_engine::{
-    lossy, Engine, EngineOptions, FindMode, FindOptions, Overlay, Progress, ResolvedRev, RevSelection, SymbolKind,
-    SymbolQuery, WORKTREE_NAME,
+    lossy, lossy_offset, Engine, EngineOptions, FindMode, FindOptions, Overlay, Progress, ResolvedRev, RevSelection,
+    SymbolKind, SymbolQuery,
 };
 
 use crate::types::*;
@@ -76,37 +76,51 @@ impl Service {
             if at.rev.is_some() {
                 return Err(ServiceError::invalid("give either `rev` or `worktree`, not both"));
             }
-            return self.worktree(progress);
+            return Ok(self.engine.worktree(progress)?);
         }
         let rev = at.rev.as_deref().unwrap_or("HEAD");
         check_name(rev, "revision")?;
         Ok(self.engine.resolve_one(rev)?)
     }
 
-    fn worktree(&self, progress: &dyn Progress) -> Result<ResolvedRev, ServiceError> {
-        self.engine.apply_worktree(WORKTREE_NAME, progress)?;
-        let mut r = self.engine.resolve_one(WORKTREE_NAME)?;
-        r.label = "worktree".into();
-        Ok(r)
-    }
-
-    pub fn search(&self, req: &SearchRequest, progress: &dyn Progress) -> Result<SearchResponse, ServiceError> {
+    /// A search request's pattern, compiled, with its globs checked: bad
+    /// input fails before anything is resolved or indexed.
+    pub fn compile(req: &SearchRequest) -> Result<CompiledPattern, ServiceError> {
+        if req.pattern.is_empty() {
+            return Err(ServiceError::invalid("`pattern` is empty"));
+        }
         let popts = PatternOptions {
             case: if req.ignore_case { CaseMode::Insensitive } else { CaseMode::Sensitive },
             fixed_strings: req.fixed_strings,
             word: req.word,
             multiline: false,
         };
-        if req.pattern.is_empty() {
-            return Err(ServiceError::invalid("`pattern` is empty"));
-        }
-        // A bad pattern fails before anything is resolved or indexed.
         let pattern = CompiledPattern::new(&req.pattern, &popts).map_err(grove_engine::EngineError::from)?;
+        PathFilter::new(&req.globs).map_err(grove_engine::EngineError::from)?;
+        Ok(pattern)
+    }
+
+    /// What the engine is asked for a request, and its context length.
+    fn search_options(req: &SearchRequest) -> (SearchOptions, usize) {
+        let context = req.context.min(10);
+        let sopts = SearchOptions {
+            mode: OutputMode::Lines,
+            before_context: context,
+            after_context: context,
+            max_count: None,
+            globs: req.globs.clone(),
+            max_filesize: None,
+        };
+        (sopts, context)
+    }
+
+    pub fn search(&self, req: &SearchRequest, progress: &dyn Progress) -> Result<SearchResponse, ServiceError> {
+        let pattern = Self::compile(req)?;
         let revs = if req.worktree {
             if !req.revs.is_empty() || req.tags.is_some() || req.branches.is_some() {
                 return Err(ServiceError::invalid("give either revisions or `worktree`, not both"));
             }
-            vec![self.worktree(progress)?]
+            vec![self.engine.worktree(progress)?]
         } else {
             self.engine.resolve(&selection(&req.revs, &req.tags, &req.branches)?)?
         };
@@ -117,18 +131,25 @@ impl Service {
             }
             None => None,
         };
-        let context = req.context.min(10);
-        let max = self.cap(req.max_results);
-        let sopts = SearchOptions {
-            mode: OutputMode::Lines,
-            before_context: context,
-            after_context: context,
-            max_count: None,
-            globs: req.globs.clone(),
-            max_filesize: None,
-        };
+        let (sopts, context) = Self::search_options(req);
         let out = self.engine.search(&revs, since.as_ref(), &pattern, &sopts, progress)?;
-        Ok(self.bound_matches(&revs, &out, max, context))
+        Ok(self.bound_matches(&revs, &out, self.cap(req.max_results), context))
+    }
+
+    /// [`Service::search`] of one resolved state with an editor's unsaved
+    /// buffers laid over it (see `Engine::search_overlay`); the request's
+    /// revision fields are not read. `pattern` is [`Service::compile`]'s.
+    pub fn search_overlay(
+        &self,
+        rev: &ResolvedRev,
+        overlay: &Overlay,
+        pattern: &CompiledPattern,
+        req: &SearchRequest,
+        progress: &dyn Progress,
+    ) -> Result<SearchResponse, ServiceError> {
+        let (sopts, context) = Self::search_options(req);
+        let out = self.engine.search_overlay(rev, overlay, pattern, &sopts, progress)?;
+        Ok(self.bound_matches(std::slice::from_ref(rev), &out, self.cap(req.max_results), context))
     }
 
     /// Turns engine results into match lines with their context, stopping at
@@ -490,14 +511,6 @@ fn selection(revs: &[String], tags: &Option<String>, branches: &Option<String>) 
 
 fn rev_info(r: &ResolvedRev) -> RevisionInfo {
     RevisionInfo { label: r.label.clone(), commit: r.commit.oid.to_hex() }
-}
-
-/// The offset in `String::from_utf8_lossy(bytes)` of byte offset `i`.
-fn lossy_offset(bytes: &[u8], i: usize) -> usize {
-    if std::str::from_utf8(bytes).is_ok() {
-        return i.min(bytes.len());
-    }
-    lossy(&bytes[..i.min(bytes.len())]).len()
 }
 
 /// A revision named by a client: git would read a leading '-' as an option
