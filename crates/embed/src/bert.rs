@@ -1,11 +1,12 @@
 //! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2: the
-//! checkpoint and config of candle-transformers' `BertModel`, run by the fused forward
-//! pass in `bert_encoder`.
+//! checkpoint and config of candle-transformers' `BertModel`, run on the CPU by the
+//! packed forward pass of `bert_cpu`, on other devices by candle's ops (`bert_encoder`).
 
-use crate::bert_encoder::BertEncoder;
+use crate::bert_cpu::CpuBert;
+use crate::bert_encoder::{BertEncoder, BertWeights};
 use crate::config::{read_json, SentenceConfig};
 use crate::identity::IdentityParts;
-use crate::pipeline::{PipelineSettings, TextPipeline};
+use crate::pipeline::{PipelineSettings, TextPipeline, TokenVectors};
 use crate::{EmbedError, EmbedOptions, Embedder, ModelId, TextRole};
 use candle_core::DType;
 use candle_nn::VarBuilder;
@@ -17,7 +18,7 @@ pub(crate) const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "
 
 /// A BERT-family sentence encoder loaded from a model directory.
 pub struct BertEmbedder {
-    model: BertEncoder,
+    model: Forward,
     pipeline: TextPipeline,
     name: String,
     dim: usize,
@@ -68,15 +69,20 @@ impl BertEmbedder {
         // rewritten while grove runs (the same contract as every mmap-based loader).
         let vars = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device) }
             .map_err(|e| EmbedError::InvalidModel { path: files.weights.clone(), reason: e.to_string() })?;
-        let model = BertEncoder::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
+        let invalid = |e: candle_core::Error| EmbedError::InvalidModel {
             path: files.weights.clone(),
             reason: format!("not a BERT checkpoint matching config.json: {e}"),
-        })?;
+        };
+        let weights = BertWeights::load(vars, &config).map_err(invalid)?;
+        let model = if device.is_cpu() {
+            Forward::Cpu(CpuBert::new(&weights).map_err(invalid)?)
+        } else {
+            Forward::Candle(BertEncoder::new(&weights).map_err(invalid)?, device.clone())
+        };
 
         let pipeline = TextPipeline::new(
             &files.tokenizer,
             PipelineSettings {
-                device,
                 pooling: sentence.pooling,
                 max_tokens,
                 query_prefix,
@@ -111,8 +117,24 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.pipeline.embed(texts, role, |batch| self.model.forward(&batch.ids, &batch.type_ids, &batch.mask))
+        self.pipeline.embed(texts, role, |batch| match &self.model {
+            Forward::Cpu(model) => {
+                let tokens = model.forward(&batch.ids, &batch.type_ids, &batch.lengths)?;
+                Ok(TokenVectors::packed(tokens, model.hidden(), &batch.lengths))
+            }
+            Forward::Candle(model, device) => {
+                let padded = batch.padded(device)?;
+                TokenVectors::padded(&model.forward(&padded.ids, &padded.type_ids, &padded.mask)?)
+            }
+        })
     }
+}
+
+/// Which implementation runs the encoder: the packed CPU pass, or candle's ops on
+/// another device.
+enum Forward {
+    Cpu(CpuBert),
+    Candle(BertEncoder, candle_core::Device),
 }
 
 /// Paths of the required files of a model directory, checked to exist.
@@ -201,6 +223,46 @@ pub(crate) fn model_name(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed CPU pass and candle's padded ops compute the same token vectors, texts
+    /// of different lengths in one batch included (padding must not leak into attention).
+    #[test]
+    fn cpu_pass_matches_candle_ops() {
+        let dir = std::env::var_os("GROVE_TEST_MODEL_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/all-MiniLM-L6-v2"));
+        if !dir.join("model.safetensors").is_file() {
+            eprintln!("*** SKIPPED: no model at {} (set GROVE_TEST_MODEL_DIR) ***", dir.display());
+            return;
+        }
+        let device = candle_core::Device::Cpu;
+        let config: Config = read_json(&dir.join("config.json")).unwrap().unwrap();
+        // SAFETY: as in `load_with`.
+        let vars =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &device) }
+                .unwrap();
+        let weights = BertWeights::load(vars, &config).unwrap();
+        let (cpu, candle) = (CpuBert::new(&weights).unwrap(), BertEncoder::new(&weights).unwrap());
+
+        let lengths = [7usize, 1, 40, 19];
+        let ids: Vec<u32> = (0..lengths.iter().sum::<usize>() as u32).map(|i| 101 + (i * 7919) % 20_000).collect();
+        let input = crate::pipeline::BatchInput::for_tests(ids.clone(), vec![0; ids.len()], lengths.to_vec());
+        let packed =
+            TokenVectors::packed(cpu.forward(&input.ids, &input.type_ids, &input.lengths).unwrap(), 384, &lengths);
+        let padded_input = input.padded(&device).unwrap();
+        let padded = TokenVectors::padded(
+            &candle.forward(&padded_input.ids, &padded_input.type_ids, &padded_input.mask).unwrap(),
+        )
+        .unwrap();
+        let mut worst = 0f32;
+        for (t, &len) in lengths.iter().enumerate() {
+            let a = &packed.data[packed.starts[t] * 384..][..len * 384];
+            let b = &padded.data[padded.starts[t] * 384..][..len * 384];
+            worst = a.iter().zip(b).fold(worst, |w, (x, y)| w.max((x - y).abs()));
+        }
+        eprintln!("largest difference between the passes: {worst:e}");
+        assert!(worst < 1e-4, "largest difference {worst}");
+    }
 
     #[test]
     fn names_from_plain_and_cache_paths() {

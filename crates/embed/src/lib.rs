@@ -15,10 +15,12 @@
 
 mod batching;
 mod bert;
+mod bert_cpu;
 mod bert_encoder;
 mod config;
 mod error;
 mod identity;
+mod kernels;
 mod pipeline;
 mod resolve;
 

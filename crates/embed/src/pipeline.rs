@@ -4,7 +4,7 @@
 
 use crate::batching::{plan_batches, BatchLimits};
 use crate::{EmbedError, Pooling, TextRole};
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{Device, Tensor};
 use std::path::Path;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
@@ -14,7 +14,6 @@ pub(crate) struct TextPipeline {
     tokenizer: Tokenizer,
     /// The same tokenizer without truncation, to count a text's full length.
     counter: Tokenizer,
-    pub device: Device,
     pub pooling: Pooling,
     pub max_tokens: usize,
     pub query_prefix: String,
@@ -23,15 +22,84 @@ pub(crate) struct TextPipeline {
     pad_id: u32,
 }
 
-/// One batch ready for a forward pass: `[texts, longest]` u32 tensors.
+/// One batch ready for a forward pass: its texts' tokens packed end to end (text `t` is
+/// tokens `lengths[..t].sum()..` of `ids` and `type_ids`), no padding.
 pub(crate) struct BatchInput {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+    pub lengths: Vec<usize>,
+    pad_id: u32,
+}
+
+/// `[texts, longest]` u32 tensors of a batch padded to its longest text, for forward
+/// passes on candle's ops: ids, type ids and the 0/1 attention mask.
+pub(crate) struct PaddedInput {
     pub ids: Tensor,
     pub type_ids: Tensor,
     pub mask: Tensor,
 }
 
+impl BatchInput {
+    #[cfg(test)]
+    pub fn for_tests(ids: Vec<u32>, type_ids: Vec<u32>, lengths: Vec<usize>) -> Self {
+        BatchInput { ids, type_ids, lengths, pad_id: 0 }
+    }
+
+    pub fn padded(&self, device: &Device) -> candle_core::Result<PaddedInput> {
+        let longest = self.lengths.iter().copied().max().unwrap_or(0);
+        let cells = self.lengths.len() * longest;
+        let (mut ids, mut type_ids, mut mask) =
+            (Vec::with_capacity(cells), Vec::with_capacity(cells), Vec::with_capacity(cells));
+        let mut start = 0;
+        for &len in &self.lengths {
+            let pad = longest - len;
+            ids.extend_from_slice(&self.ids[start..start + len]);
+            ids.extend(std::iter::repeat_n(self.pad_id, pad));
+            type_ids.extend_from_slice(&self.type_ids[start..start + len]);
+            type_ids.extend(std::iter::repeat_n(0, pad));
+            mask.extend(std::iter::repeat_n(1u32, len).chain(std::iter::repeat_n(0, pad)));
+            start += len;
+        }
+        let shape = (self.lengths.len(), longest);
+        Ok(PaddedInput {
+            ids: Tensor::from_vec(ids, shape, device)?,
+            type_ids: Tensor::from_vec(type_ids, shape, device)?,
+            mask: Tensor::from_vec(mask, shape, device)?,
+        })
+    }
+}
+
+/// What a forward pass returns: `hidden`-wide token vectors, text `t`'s `lengths[t]`
+/// rows starting at row `starts[t]` (padding rows, if any, are never read).
+pub(crate) struct TokenVectors {
+    pub data: Vec<f32>,
+    pub hidden: usize,
+    pub starts: Vec<usize>,
+}
+
+impl TokenVectors {
+    /// Rows of texts packed end to end.
+    pub fn packed(data: Vec<f32>, hidden: usize, lengths: &[usize]) -> Self {
+        let starts = lengths
+            .iter()
+            .scan(0, |next, &len| {
+                let start = *next;
+                *next += len;
+                Some(start)
+            })
+            .collect();
+        TokenVectors { data, hidden, starts }
+    }
+
+    /// A `[texts, longest, hidden]` tensor of a padded batch.
+    pub fn padded(tensor: &Tensor) -> candle_core::Result<Self> {
+        let (texts, longest, hidden) = tensor.dims3()?;
+        let data = tensor.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        Ok(TokenVectors { data, hidden, starts: (0..texts).map(|t| t * longest).collect() })
+    }
+}
+
 pub(crate) struct PipelineSettings {
-    pub device: Device,
     pub pooling: Pooling,
     pub max_tokens: usize,
     pub query_prefix: String,
@@ -55,7 +123,6 @@ impl TextPipeline {
         Ok(TextPipeline {
             tokenizer,
             counter,
-            device: settings.device,
             pooling: settings.pooling,
             max_tokens: settings.max_tokens,
             query_prefix: settings.query_prefix,
@@ -99,68 +166,71 @@ impl TextPipeline {
         &self,
         texts: &[&str],
         role: TextRole,
-        forward: impl Fn(&BatchInput) -> candle_core::Result<Tensor>,
+        forward: impl Fn(&BatchInput) -> candle_core::Result<TokenVectors>,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self.encode(texts, role)?;
         let lengths: Vec<usize> = encodings.iter().map(Encoding::len).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         for batch in plan_batches(&lengths, self.batch) {
-            let input = self.batch_input(&encodings, &batch)?;
-            let hidden = forward(&input)?;
-            let vectors = pool_and_normalize(&hidden, &input.mask, self.pooling)?.to_vec2::<f32>()?;
-            if vectors.len() != batch.len() {
+            let input = self.batch_input(&encodings, &batch);
+            let tokens = forward(&input)?;
+            if tokens.starts.len() != batch.len() {
                 return Err(EmbedError::Candle(format!(
-                    "model returned {} vectors for {} texts",
-                    vectors.len(),
+                    "model returned {} texts' vectors for {} texts",
+                    tokens.starts.len(),
                     batch.len()
                 )));
             }
-            for (index, vector) in batch.into_iter().zip(vectors) {
-                out[index] = vector;
+            for (t, index) in batch.into_iter().enumerate() {
+                out[index] = pool_and_normalize(&tokens, t, input.lengths[t], self.pooling)?;
             }
         }
         Ok(out)
     }
 
-    fn batch_input(&self, encodings: &[Encoding], batch: &[usize]) -> Result<BatchInput, EmbedError> {
-        let longest = batch.iter().map(|&i| encodings[i].len()).max().unwrap_or(0);
-        let cells = batch.len() * longest;
-        let mut ids = Vec::with_capacity(cells);
-        let mut type_ids = Vec::with_capacity(cells);
-        let mut mask = Vec::with_capacity(cells);
+    fn batch_input(&self, encodings: &[Encoding], batch: &[usize]) -> BatchInput {
+        let tokens = batch.iter().map(|&i| encodings[i].len()).sum();
+        let mut input = BatchInput {
+            ids: Vec::with_capacity(tokens),
+            type_ids: Vec::with_capacity(tokens),
+            lengths: Vec::with_capacity(batch.len()),
+            pad_id: self.pad_id,
+        };
         for &i in batch {
             let e = &encodings[i];
-            let pad = longest - e.len();
-            ids.extend_from_slice(e.get_ids());
-            ids.extend(std::iter::repeat_n(self.pad_id, pad));
-            type_ids.extend_from_slice(e.get_type_ids());
-            type_ids.extend(std::iter::repeat_n(0, pad));
-            mask.extend_from_slice(e.get_attention_mask());
-            mask.extend(std::iter::repeat_n(0, pad));
+            input.ids.extend_from_slice(e.get_ids());
+            input.type_ids.extend_from_slice(e.get_type_ids());
+            input.lengths.push(e.len());
         }
-        let shape = (batch.len(), longest);
-        Ok(BatchInput {
-            ids: Tensor::from_vec(ids, shape, &self.device)?,
-            type_ids: Tensor::from_vec(type_ids, shape, &self.device)?,
-            mask: Tensor::from_vec(mask, shape, &self.device)?,
-        })
+        input
     }
 }
 
-/// `[texts, tokens, dim]` token vectors → `[texts, dim]` unit vectors.
-fn pool_and_normalize(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> candle_core::Result<Tensor> {
-    let pooled = match pooling {
+/// Text `t`'s `len` token vectors → one unit vector.
+fn pool_and_normalize(tokens: &TokenVectors, t: usize, len: usize, pooling: Pooling) -> Result<Vec<f32>, EmbedError> {
+    let h = tokens.hidden;
+    let rows = tokens.data.get(tokens.starts[t] * h..(tokens.starts[t] + len) * h).ok_or_else(|| {
+        EmbedError::Candle(format!("model returned {} values, too few for text {t}'s {len} tokens", tokens.data.len()))
+    })?;
+    let mut pooled: Vec<f32> = match pooling {
         Pooling::Mean => {
-            let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
-            let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
-            // As sentence-transformers: the count is clamped so an all-padding row is 0, not NaN.
-            let count = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
-            sum.broadcast_div(&count)?
+            // Summed in f64: the mean of a few hundred rows keeps every f32 bit that way.
+            let mut sum = vec![0f64; h];
+            for row in rows.chunks_exact(h) {
+                for (s, &x) in sum.iter_mut().zip(row) {
+                    *s += f64::from(x);
+                }
+            }
+            // As sentence-transformers: the count is clamped so an empty text is 0, not NaN.
+            let count = (len as f64).max(1e-9);
+            sum.iter().map(|s| (s / count) as f32).collect()
         }
-        Pooling::Cls => hidden.i((.., 0))?.contiguous()?,
+        Pooling::Cls => rows.get(..h).map(<[f32]>::to_vec).unwrap_or_else(|| vec![0.0; h]),
     };
-    let pooled = pooled.to_dtype(DType::F32)?;
     // As torch.nn.functional.normalize: eps 1e-12 keeps a zero vector finite.
-    let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
-    pooled.broadcast_div(&norm)
+    let norm = pooled.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt().max(1e-12);
+    for x in &mut pooled {
+        *x = (f64::from(*x) / norm) as f32;
+    }
+    Ok(pooled)
 }

@@ -72,6 +72,8 @@ fn matches_sentence_transformers_batched() {
     let got = m.embed(&texts, TextRole::Document).unwrap();
     let want = reference();
     assert_eq!(got.len(), want.len());
+    let worst = got.iter().zip(&want).map(|(g, w)| 1.0 - cosine(g, w)).fold(0f32, f32::max);
+    eprintln!("largest cosine distance to sentence-transformers: {worst:e}");
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g.len(), 384);
         assert_close(g, w, &format!("sentence {i} {:?}", texts[i]));
