@@ -17,6 +17,8 @@ struct Args {
     chunk_tokens: usize,
     reps: usize,
     sweep: bool,
+    /// Writes the chunks (a JSON array of strings) for the PyTorch anchor to embed.
+    dump: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         chunk_tokens: 200,
         reps: 3,
         sweep: false,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,10 +44,11 @@ fn parse_args() -> Result<Args, String> {
             "--chunk-tokens" => args.chunk_tokens = value()?.parse().map_err(|e| format!("--chunk-tokens: {e}"))?,
             "--reps" => args.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
             "--sweep" => args.sweep = true,
+            "--dump" => args.dump = Some(value()?.into()),
             _ => {
                 return Err(format!(
                     "unknown argument {flag}; usage: [--model DIR] [--src DIR] [--chunks N] \
-                     [--chunk-tokens N] [--reps N] [--sweep]"
+                     [--chunk-tokens N] [--reps N] [--sweep] [--dump FILE]"
                 ))
             }
         }
@@ -79,6 +83,10 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
         tokens as f64 / chunks.len().max(1) as f64
     );
     let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+    if let Some(path) = &args.dump {
+        std::fs::write(path, serde_json::to_vec(&chunks)?)?;
+        println!("chunks written to {}", path.display());
+    }
 
     let gflops = matmul_peak_gflops()?;
     let per_token = flops_per_token(&args.model, tokens as f64 / chunks.len().max(1) as f64)?;
