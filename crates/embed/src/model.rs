@@ -1,48 +1,123 @@
-//! BERT encoders (config.json `model_type: "bert"`), e.g. all-MiniLM-L6-v2: the
-//! checkpoint and config of candle-transformers' `BertModel`, run by the fused forward
-//! pass in `bert_encoder`.
+//! What every encoder architecture shares: the model directory's files, the settings
+//! that shape vectors (token limit, prefixes, pooling), the identity over all of them and
+//! the text pipeline. An [`Architecture`] adds only its config.json and forward pass.
 
-use crate::bert_encoder::BertEncoder;
+use crate::bert::BertEncoder;
 use crate::config::{read_json, SentenceConfig};
 use crate::identity::IdentityParts;
-use crate::pipeline::{PipelineSettings, TextPipeline};
-use crate::{EmbedError, EmbedOptions, Embedder, ModelId, TextRole};
-use candle_core::DType;
+use crate::modernbert::ModernBertEncoder;
+use crate::nomic_bert::NomicBertEncoder;
+use crate::pipeline::{BatchInput, PipelineSettings, TextPipeline};
+use crate::{DeviceChoice, EmbedError, EmbedOptions, Embedder, ModelId, TextRole, SUPPORTED_MODEL_TYPES};
+use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::Config;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::path::Path;
 
 /// The files every model directory needs.
 pub(crate) const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
-/// A BERT-family sentence encoder loaded from a model directory.
-pub struct BertEmbedder {
-    model: BertEncoder,
+/// A forward pass from token ids to token vectors.
+pub(crate) trait Encoder: Send + Sync {
+    /// `[n, len]` token ids, type ids and 0/1 mask → `[n, len, hidden]` token vectors.
+    fn forward(&self, batch: &BatchInput) -> candle_core::Result<Tensor>;
+}
+
+/// What the shared loader needs to know of an architecture's config.
+pub(crate) struct EncoderShape {
+    pub hidden_size: usize,
+    /// Texts are never longer (absolute position embeddings end here, or the positions
+    /// the model was made for do).
+    pub max_positions: usize,
+    pub pad_id: u32,
+}
+
+/// One encoder architecture: its config.json and its forward pass.
+pub(crate) trait Architecture: Encoder + Sized + 'static {
+    /// config.json's `model_type`; part of the model identity.
+    const MODEL_TYPE: &'static str;
+    /// The architecture's name in messages.
+    const NAME: &'static str;
+    type Config: DeserializeOwned;
+    /// What the loader needs of `config`, or why grove cannot run this variant.
+    fn shape(config: &Self::Config) -> Result<EncoderShape, String>;
+    /// The forward pass over the checkpoint's tensors, for texts of up to `max_tokens`.
+    fn load(vb: VarBuilder, config: &Self::Config, max_tokens: usize) -> candle_core::Result<Self>;
+}
+
+type Loader = fn(&Path, &ModelFiles, &EmbedOptions) -> Result<EncoderEmbedder, EmbedError>;
+
+/// The loader of each supported `model_type`, in [`SUPPORTED_MODEL_TYPES`] order.
+const LOADERS: [(&str, Loader); 3] = [
+    (BertEncoder::MODEL_TYPE, EncoderEmbedder::load_as::<BertEncoder>),
+    (NomicBertEncoder::MODEL_TYPE, EncoderEmbedder::load_as::<NomicBertEncoder>),
+    (ModernBertEncoder::MODEL_TYPE, EncoderEmbedder::load_as::<ModernBertEncoder>),
+];
+
+/// Class-name prefixes in config.json `architectures`, for configs without `model_type`.
+const CLASS_PREFIXES: [(&str, &str); 3] = [("NomicBert", "nomic_bert"), ("ModernBert", "modernbert"), ("Bert", "bert")];
+
+/// A transformer sentence encoder loaded from a model directory: BERT, NomicBERT
+/// (CodeRankEmbed, nomic-embed-text) or ModernBERT (gte-modernbert), by config.json.
+pub struct EncoderEmbedder {
+    encoder: Box<dyn Encoder>,
+    architecture: &'static str,
     pipeline: TextPipeline,
     name: String,
     dim: usize,
     identity: ModelId,
 }
 
-impl BertEmbedder {
+impl EncoderEmbedder {
     /// Loads the model in `dir` with its own settings on `device`.
-    pub fn load(dir: &Path, device: crate::DeviceChoice) -> Result<Self, EmbedError> {
+    pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self, EmbedError> {
         Self::load_with(dir, &EmbedOptions { device, ..EmbedOptions::default() })
     }
 
-    /// Loads the model in `dir`, with `options` overriding what its files say.
+    /// Loads the model in `dir`, with `options` overriding what its files say; the
+    /// architecture is config.json's `model_type` (or `architectures`).
     pub fn load_with(dir: &Path, options: &EmbedOptions) -> Result<Self, EmbedError> {
+        #[derive(Deserialize)]
+        struct Kind {
+            model_type: Option<String>,
+            #[serde(default)]
+            architectures: Vec<String>,
+        }
         let files = ModelFiles::check(dir)?;
-        let config: Config = read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
+        let kind: Kind = read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
+        let model_type = kind.model_type.clone().or_else(|| {
+            let class = kind.architectures.first()?;
+            CLASS_PREFIXES.iter().find(|(prefix, _)| class.starts_with(prefix)).map(|(_, t)| t.to_string())
+        });
+        match LOADERS.iter().find(|(t, _)| model_type.as_deref() == Some(*t)) {
+            Some((_, load)) => load(dir, &files, options),
+            None => {
+                let named = kind.model_type.or_else(|| kind.architectures.first().cloned());
+                Err(EmbedError::Unsupported(format!(
+                    "model type {:?} in {}: grove can run {}",
+                    named.as_deref().unwrap_or("none given"),
+                    files.config.display(),
+                    SUPPORTED_MODEL_TYPES.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// The architecture that runs, as config.json names it: "bert", "nomic_bert" or "modernbert".
+    pub fn architecture(&self) -> &'static str {
+        self.architecture
+    }
+
+    fn load_as<A: Architecture>(dir: &Path, files: &ModelFiles, options: &EmbedOptions) -> Result<Self, EmbedError> {
+        let config: A::Config = read_json(&files.config)?.ok_or_else(|| missing(dir, "config.json"))?;
+        let shape = A::shape(&config)
+            .map_err(|why| EmbedError::Unsupported(format!("{} model {}: {why}", A::NAME, files.config.display())))?;
         let sentence = SentenceConfig::read(dir)?;
         let device = options.device.candle_device()?;
 
-        // Absolute position embeddings end at max_position_embeddings: never go past them.
-        let max_tokens = options
-            .max_tokens
-            .or(sentence.max_seq_length)
-            .unwrap_or(config.max_position_embeddings)
-            .min(config.max_position_embeddings);
+        let max_tokens =
+            options.max_tokens.or(sentence.max_seq_length).unwrap_or(shape.max_positions).min(shape.max_positions);
         if max_tokens < 2 {
             return Err(EmbedError::Unsupported(format!(
                 "max tokens {max_tokens}: a text needs at least its 2 special tokens"
@@ -52,7 +127,7 @@ impl BertEmbedder {
         let document_prefix = options.document_prefix.clone().unwrap_or(sentence.document_prefix);
 
         let identity = IdentityParts {
-            architecture: "bert",
+            architecture: A::MODEL_TYPE,
             weights: hash_file(&files.weights)?,
             tokenizer: hash_file(&files.tokenizer)?,
             config: hash_file(&files.config)?,
@@ -68,9 +143,9 @@ impl BertEmbedder {
         // rewritten while grove runs (the same contract as every mmap-based loader).
         let vars = unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &device) }
             .map_err(|e| EmbedError::InvalidModel { path: files.weights.clone(), reason: e.to_string() })?;
-        let model = BertEncoder::load(vars, &config).map_err(|e| EmbedError::InvalidModel {
+        let encoder = A::load(vars, &config, max_tokens).map_err(|e| EmbedError::InvalidModel {
             path: files.weights.clone(),
-            reason: format!("not a BERT checkpoint matching config.json: {e}"),
+            reason: format!("not a {} checkpoint matching config.json: {e}", A::NAME),
         })?;
 
         let pipeline = TextPipeline::new(
@@ -82,14 +157,21 @@ impl BertEmbedder {
                 query_prefix,
                 document_prefix,
                 batch: options.batch,
-                pad_id: u32::try_from(config.pad_token_id).unwrap_or(0),
+                pad_id: shape.pad_id,
             },
         )?;
-        Ok(BertEmbedder { model, pipeline, name: model_name(dir), dim: config.hidden_size, identity })
+        Ok(EncoderEmbedder {
+            encoder: Box::new(encoder),
+            architecture: A::MODEL_TYPE,
+            pipeline,
+            name: model_name(dir),
+            dim: shape.hidden_size,
+            identity,
+        })
     }
 }
 
-impl Embedder for BertEmbedder {
+impl Embedder for EncoderEmbedder {
     fn identity(&self) -> ModelId {
         self.identity
     }
@@ -111,7 +193,7 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed(&self, texts: &[&str], role: TextRole) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.pipeline.embed(texts, role, |batch| self.model.forward(&batch.ids, &batch.type_ids, &batch.mask))
+        self.pipeline.embed(texts, role, |batch| self.encoder.forward(batch))
     }
 }
 
@@ -201,6 +283,11 @@ pub(crate) fn model_name(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_supported_model_type_has_a_loader() {
+        assert_eq!(LOADERS.map(|(model_type, _)| model_type), SUPPORTED_MODEL_TYPES);
+    }
 
     #[test]
     fn names_from_plain_and_cache_paths() {
