@@ -109,7 +109,7 @@ pub(crate) struct Rotary {
 
 impl Rotary {
     pub fn new(head_dim: usize, theta: f64, max_len: usize, device: &Device) -> candle_core::Result<Self> {
-        if head_dim % 2 != 0 {
+        if !head_dim.is_multiple_of(2) {
             candle_core::bail!("rotary embeddings need an even head size, not {head_dim}");
         }
         // In f32 throughout, as the references compute them.
