@@ -1,7 +1,7 @@
 //! The pieces the encoder forward passes share, tuned for inference on few cores:
 //! - one fused Q/K/V matmul per layer, with the 1/√d attention scale folded into the
-//!   query weights at load (a power of two for d = 16 or 64, so exact; rotary embeddings
-//!   are linear, so scaling before them equals scaling after);
+//!   query weights at load (exact where it is a power of two, d = 16 or 64, one rounding
+//!   otherwise; rotary embeddings are linear, so scaling before them equals after);
 //! - one copy to split heads, and candle's fused `softmax_last_dim`;
 //! - activations kept as `[tokens, hidden]` matrices so every linear is one plain gemm;
 //! - gated MLPs as one up-projection whose two halves are then multiplied.
