@@ -9,12 +9,15 @@
 //!   cache) and a vectorized softmax; the result lands in its slot of the context matrix;
 //! - activations and layer norms are the vectorized kernels of `kernels`.
 //!
-//! It computes what candle's ops compute in `bert_encoder` (a test compares the two), and
-//! the weights come from the same checkpoint through [`BertWeights`].
+//! It computes what candle's ops compute in `bert::BertEncoder` (a test compares the two),
+//! and is made from that encoder's weights.
 
-use crate::bert_encoder::{BertWeights, DenseWeights, NormWeights};
+use crate::bert::BertEncoder;
 use crate::kernels::{self, Activation};
+use crate::pipeline::PaddedInput;
 use candle_core::Tensor;
+use candle_nn::{LayerNorm, Linear};
+use candle_transformers::models::bert::HiddenAct;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -61,15 +64,24 @@ fn to_vec(t: &Tensor) -> candle_core::Result<Vec<f32>> {
 }
 
 impl Dense {
-    fn new(w: &DenseWeights) -> candle_core::Result<Self> {
-        let (output, input) = w.weight.dims2()?;
-        Ok(Dense { weight_t: to_vec(&w.weight.t()?.contiguous()?)?, bias: to_vec(&w.bias)?, input, output })
+    fn new(linear: &Linear) -> candle_core::Result<Self> {
+        let (output, input) = linear.weight().dims2()?;
+        let bias = match linear.bias() {
+            Some(b) => to_vec(b)?,
+            None => vec![0.0; output],
+        };
+        Ok(Dense { weight_t: to_vec(&linear.weight().t()?.contiguous()?)?, bias, input, output })
     }
 }
 
 impl Norm {
-    fn new(w: &NormWeights) -> candle_core::Result<Self> {
-        Ok(Norm { gamma: to_vec(&w.gamma)?, beta: to_vec(&w.beta)? })
+    fn new(norm: &LayerNorm) -> candle_core::Result<Self> {
+        let gamma = to_vec(norm.weight())?;
+        let beta = match norm.bias() {
+            Some(b) => to_vec(b)?,
+            None => vec![0.0; gamma.len()],
+        };
+        Ok(Norm { gamma, beta })
     }
 }
 
@@ -80,16 +92,30 @@ struct SharedMut(*mut f32);
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
+impl SharedMut {
+    /// The element `offset` places in. (A method, so closures capture the whole Send
+    /// wrapper rather than its raw pointer field.)
+    ///
+    /// # Safety
+    /// `offset` must be inside the buffer.
+    unsafe fn at(&self, offset: usize) -> *mut f32 {
+        // SAFETY: the caller keeps `offset` inside the buffer.
+        unsafe { self.0.add(offset) }
+    }
+}
+
 impl CpuBert {
-    pub fn new(w: &BertWeights) -> candle_core::Result<Self> {
-        let (max_positions, hidden) = w.position.dims2()?;
+    pub fn new(w: &BertEncoder) -> candle_core::Result<Self> {
+        let (max_positions, hidden) = w.position.embeddings().dims2()?;
+        let (heads, head_dim) = w.layers.first().map_or((1, hidden), |l| (l.attention.heads(), l.attention.head_dim()));
         let layers = w
             .layers
             .iter()
             .map(|l| {
+                let (qkv, out) = l.attention.projections();
                 Ok(Layer {
-                    qkv: Dense::new(&l.qkv)?,
-                    attention_out: Dense::new(&l.attention_out)?,
+                    qkv: Dense::new(qkv)?,
+                    attention_out: Dense::new(out)?,
                     attention_norm: Norm::new(&l.attention_norm)?,
                     intermediate: Dense::new(&l.intermediate)?,
                     output: Dense::new(&l.output)?,
@@ -98,19 +124,47 @@ impl CpuBert {
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(CpuBert {
-            word: to_vec(&w.word)?,
-            position: to_vec(&w.position)?,
-            token_type: to_vec(&w.token_type)?,
+            word: to_vec(w.word.embeddings())?,
+            position: to_vec(w.position.embeddings())?,
+            token_type: to_vec(w.token_type.embeddings())?,
             max_positions,
-            type_count: w.token_type.dims2()?.0,
+            type_count: w.token_type.embeddings().dims2()?.0,
             embedding_norm: Norm::new(&w.embedding_norm)?,
             layers,
             hidden,
-            heads: w.heads,
-            head_dim: w.head_dim,
-            activation: w.activation,
+            heads,
+            head_dim,
+            activation: match w.activation {
+                HiddenAct::Gelu => Activation::GeluErf,
+                HiddenAct::GeluApproximate => Activation::GeluTanh,
+                HiddenAct::Relu => Activation::Relu,
+            },
             eps: w.eps as f32,
         })
+    }
+
+    /// The padded interface of every encoder: `[n, len]` ids, type ids and mask → `[n,
+    /// len, hidden]`, padding rows zero. Texts are the mask's leading ones.
+    pub fn forward_padded(&self, batch: &PaddedInput) -> candle_core::Result<Tensor> {
+        let (n, longest) = batch.ids.dims2()?;
+        let (ids, type_ids, mask) =
+            (batch.ids.to_vec2::<u32>()?, batch.type_ids.to_vec2::<u32>()?, batch.mask.to_vec2::<u32>()?);
+        let lengths: Vec<usize> = mask.iter().map(|row| row.iter().take_while(|&&m| m != 0).count()).collect();
+        let pack = |rows: &[Vec<u32>]| -> Vec<u32> {
+            rows.iter().zip(&lengths).flat_map(|(row, &len)| row[..len].iter().copied()).collect()
+        };
+        let packed = self.forward(&pack(&ids), &pack(&type_ids), &lengths)?;
+        let h = self.hidden;
+        let mut out = vec![0f32; n * longest * h];
+        let mut rows = packed.chunks_exact(h.max(1));
+        for (t, &len) in lengths.iter().enumerate() {
+            for i in 0..len {
+                if let Some(row) = rows.next() {
+                    out[(t * longest + i) * h..][..h].copy_from_slice(row);
+                }
+            }
+        }
+        Tensor::from_vec(out, (n, longest, h), &candle_core::Device::Cpu)
     }
 
     pub fn hidden(&self) -> usize {
@@ -202,7 +256,6 @@ impl CpuBert {
             let q = qkv[start * stride + head * d..].as_ptr();
             let k = qkv[start * stride + h + head * d..].as_ptr();
             let v = qkv[start * stride + 2 * h + head * d..].as_ptr();
-            let out = out;
             // SAFETY: every pointer stays inside its buffer: Q, K and V of tokens
             // start..start+len at column offset head·d, d columns each, rows `stride`
             // apart; `scores` is len×len; the output region (rows start..start+len,
@@ -239,7 +292,7 @@ impl CpuBert {
                     len,
                     d,
                     len,
-                    out.0.add(start * h + head * d),
+                    out.at(start * h + head * d),
                     1,
                     h as isize,
                     false,

@@ -158,7 +158,7 @@ fn activate_generic<const FMA: bool>(row: &mut [f32], act: Activation) {
             }
         }
         Activation::GeluTanh => {
-            const SQRT_2_OVER_PI: f32 = 0.797_884_56;
+            const SQRT_2_OVER_PI: f32 = 0.797_884_6;
             for v in row.iter_mut() {
                 let x = *v;
                 let z = SQRT_2_OVER_PI * mul_add::<FMA>(0.044_715 * x, x * x, x);

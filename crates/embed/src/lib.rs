@@ -4,33 +4,38 @@
 //!
 //! - [`resolve_model_dir`] finds a model directory (`--model-dir`, `GROVE_MODEL_DIR`, the
 //!   Hugging Face cache, or a download with feature `download`);
-//! - [`load_model`] picks the architecture from its `config.json` and loads it;
+//! - [`load_model`] picks the architecture from its `config.json` (BERT, NomicBERT or
+//!   ModernBERT, see [`SUPPORTED_MODEL_TYPES`]) and loads it;
 //! - [`Embedder::embed`] tokenizes (truncating to the model's limit, as
 //!   sentence-transformers does), batches texts of similar length together, runs the
 //!   encoder on every core, pools and L2-normalises;
 //! - [`ModelId`] identifies model and settings, so cached vectors are keyed by it
 //!   ([`ModelId::cache_key`]).
 //!
-//! Vectors match sentence-transformers within 1e-5 cosine (tests/reference_vectors.rs).
+//! Vectors match sentence-transformers within 1e-5 cosine: all-MiniLM-L6-v2 in
+//! tests/reference_vectors.rs, tiny NomicBERT and ModernBERT checkpoints against
+//! transformers in tests/tiny_models.rs.
 
 mod batching;
 mod bert;
 mod bert_cpu;
-mod bert_encoder;
 mod config;
 mod error;
 mod identity;
 mod kernels;
+mod layers;
+mod model;
+mod modernbert;
+mod nomic_bert;
 mod pipeline;
 mod resolve;
 
 pub use batching::BatchLimits;
-pub use bert::BertEmbedder;
 pub use error::EmbedError;
 pub use identity::ModelId;
+pub use model::EncoderEmbedder;
 pub use resolve::{resolve_model_dir, ModelSource, ResolvedModel, DEFAULT_MODEL_REPO, MODEL_DIR_ENV};
 
-use serde::Deserialize;
 use std::path::Path;
 
 /// How token vectors become one text vector.
@@ -81,7 +86,7 @@ impl DeviceChoice {
 pub struct EmbedOptions {
     pub device: DeviceChoice,
     /// Truncation limit in tokens (special tokens included); default: the model's
-    /// `max_seq_length`. Never above the model's position embeddings.
+    /// `max_seq_length`. Never above the model's position limit.
     pub max_tokens: Option<usize>,
     /// Text put before each query; default: the model's `prompts.query`, else none.
     pub query_prefix: Option<String>,
@@ -115,36 +120,15 @@ pub fn load_model(dir: &Path) -> Result<Box<dyn Embedder>, EmbedError> {
     load_model_with(dir, &EmbedOptions::default())
 }
 
-/// The architectures [`load_model_with`] can run, by config.json `model_type`.
-pub const SUPPORTED_MODEL_TYPES: [&str; 1] = ["bert"];
+/// The architectures [`load_model_with`] can run, by config.json `model_type`: BERT
+/// (all-MiniLM-L6-v2), NomicBERT (CodeRankEmbed, nomic-embed-text) and ModernBERT
+/// (gte-modernbert).
+pub const SUPPORTED_MODEL_TYPES: [&str; 3] = ["bert", "nomic_bert", "modernbert"];
 
 /// Loads the model in `dir`, choosing the implementation from config.json's
 /// `model_type` (or `architectures`).
 pub fn load_model_with(dir: &Path, options: &EmbedOptions) -> Result<Box<dyn Embedder>, EmbedError> {
-    #[derive(Deserialize)]
-    struct Architecture {
-        model_type: Option<String>,
-        #[serde(default)]
-        architectures: Vec<String>,
-    }
-    let files = bert::ModelFiles::check(dir)?;
-    let arch: Architecture = config::read_json(&files.config)?.ok_or_else(|| EmbedError::MissingFile {
-        dir: dir.to_path_buf(),
-        file: "config.json".into(),
-        hint: String::new(),
-    })?;
-    let is_bert = arch.model_type.as_deref() == Some("bert")
-        || (arch.model_type.is_none() && arch.architectures.iter().any(|a| a.starts_with("Bert")));
-    if is_bert {
-        return Ok(Box::new(BertEmbedder::load_with(dir, options)?));
-    }
-    let named =
-        arch.model_type.clone().or_else(|| arch.architectures.first().cloned()).unwrap_or_else(|| "none given".into());
-    Err(EmbedError::Unsupported(format!(
-        "model type {named:?} in {}: grove can run {}",
-        files.config.display(),
-        SUPPORTED_MODEL_TYPES.join(", ")
-    )))
+    Ok(Box::new(EncoderEmbedder::load_with(dir, options)?))
 }
 
 /// int8 quantization for storage: `scale = max|x| / 127`, `q = round(x / scale)`, so

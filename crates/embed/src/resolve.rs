@@ -1,7 +1,7 @@
 //! Where the model comes from: an explicit directory, `GROVE_MODEL_DIR`, the local
 //! Hugging Face cache, or (feature `download`) the hub itself.
 
-use crate::bert::{problem_with_dir, REQUIRED_FILES};
+use crate::model::{problem_with_dir, REQUIRED_FILES};
 use crate::EmbedError;
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! `shared/models/all-MiniLM-L6-v2` beside the repository; without it these tests say
 //! loudly that they were skipped.
 
-use grove_embed::{load_model, BatchLimits, BertEmbedder, DeviceChoice, EmbedOptions, Embedder, TextRole};
+use grove_embed::{load_model, BatchLimits, DeviceChoice, EmbedOptions, Embedder, EncoderEmbedder, TextRole};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,10 +28,10 @@ fn model_dir() -> Option<PathBuf> {
     }
 }
 
-fn model() -> Option<&'static BertEmbedder> {
-    static MODEL: OnceLock<Option<BertEmbedder>> = OnceLock::new();
+fn model() -> Option<&'static EncoderEmbedder> {
+    static MODEL: OnceLock<Option<EncoderEmbedder>> = OnceLock::new();
     MODEL
-        .get_or_init(|| model_dir().map(|dir| BertEmbedder::load(&dir, DeviceChoice::Cpu).expect("load model")))
+        .get_or_init(|| model_dir().map(|dir| EncoderEmbedder::load(&dir, DeviceChoice::Cpu).expect("load model")))
         .as_ref()
 }
 
@@ -101,7 +101,7 @@ fn keeps_input_order_across_length_buckets() {
     let Some(dir) = model_dir() else { return };
     // Tiny batches force many buckets, so sorting by length really reorders the texts.
     let options = EmbedOptions { batch: BatchLimits { max_texts: 3, max_tokens: 300 }, ..EmbedOptions::default() };
-    let small_batches = BertEmbedder::load_with(&dir, &options).unwrap();
+    let small_batches = EncoderEmbedder::load_with(&dir, &options).unwrap();
     let mut texts: Vec<String> = (0..20).map(code_like).collect();
     texts.extend(sentences());
     texts.push(String::new());
@@ -164,18 +164,19 @@ fn identity_covers_settings_and_is_stable() {
     let again = load_model(&dir).unwrap();
     assert_eq!(again.identity(), base.identity(), "same files, same settings");
     // Batch caps shape speed, not vectors: same identity.
-    let batched = BertEmbedder::load_with(
+    let batched = EncoderEmbedder::load_with(
         &dir,
         &EmbedOptions { batch: BatchLimits { max_texts: 1, max_tokens: 1 }, ..Default::default() },
     )
     .unwrap();
     assert_eq!(batched.identity(), base.identity());
 
-    let shorter = BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(128), ..Default::default() }).unwrap();
+    let shorter =
+        EncoderEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(128), ..Default::default() }).unwrap();
     assert_eq!(shorter.max_tokens(), 128);
     assert_ne!(shorter.identity(), base.identity());
     let prefixed =
-        BertEmbedder::load_with(&dir, &EmbedOptions { query_prefix: Some("query: ".into()), ..Default::default() })
+        EncoderEmbedder::load_with(&dir, &EmbedOptions { query_prefix: Some("query: ".into()), ..Default::default() })
             .unwrap();
     assert_ne!(prefixed.identity(), base.identity());
     let q = prefixed.embed(&["read a file"], TextRole::Query).unwrap();
@@ -183,7 +184,7 @@ fn identity_covers_settings_and_is_stable() {
     assert!(cosine(&q[0], &d[0]) < 0.9999, "the query prefix is embedded");
     assert_eq!(d, base.embed(&["read a file"], TextRole::Document).unwrap());
 
-    let doc_prefixed = BertEmbedder::load_with(
+    let doc_prefixed = EncoderEmbedder::load_with(
         &dir,
         &EmbedOptions { document_prefix: Some("passage: ".into()), ..Default::default() },
     )
@@ -196,6 +197,7 @@ fn identity_covers_settings_and_is_stable() {
         "the document prefix counts against the limit"
     );
 
-    let over = BertEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(10_000), ..Default::default() }).unwrap();
+    let over =
+        EncoderEmbedder::load_with(&dir, &EmbedOptions { max_tokens: Some(10_000), ..Default::default() }).unwrap();
     assert_eq!(over.max_tokens(), 512, "capped at the position embeddings");
 }

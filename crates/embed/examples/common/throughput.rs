@@ -6,7 +6,7 @@
 //! candle f32 matmul (1024×1024) on this machine.
 
 use candle_core::{Device, Tensor};
-use grove_embed::{BatchLimits, BertEmbedder, DeviceChoice, EmbedOptions, Embedder, TextRole};
+use grove_embed::{BatchLimits, DeviceChoice, EmbedOptions, Embedder, EncoderEmbedder, TextRole};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -69,7 +69,7 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
     println!("allocator: {allocator}; threads: {threads} (RAYON_NUM_THREADS to change)");
 
     let t = Instant::now();
-    let model = BertEmbedder::load(&args.model, DeviceChoice::Cpu)?;
+    let model = EncoderEmbedder::load(&args.model, DeviceChoice::Cpu)?;
     println!("model: {} loaded in {:.0} ms (identity {})", model.name(), ms(t), model.identity());
 
     let chunks = chunk_sources(&model, &args.src, args.chunks, args.chunk_tokens)?;
@@ -99,8 +99,8 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
 
     // Best of `reps` after a warm-up: (wall seconds, CPU seconds of this process). On a
     // shared machine wall time swings with other load; CPU time per token does not.
-    let seconds = |model: &BertEmbedder,
-                   call: &dyn Fn(&BertEmbedder) -> Result<(), grove_embed::EmbedError>|
+    let seconds = |model: &EncoderEmbedder,
+                   call: &dyn Fn(&EncoderEmbedder) -> Result<(), grove_embed::EmbedError>|
      -> Result<(f64, f64), grove_embed::EmbedError> {
         call(model)?;
         let mut best = (f64::INFINITY, f64::INFINITY);
@@ -150,7 +150,7 @@ fn run(allocator: &str) -> Result<(), Box<dyn std::error::Error>> {
                 batch: BatchLimits { max_texts, max_tokens: max_texts * 256 },
                 ..EmbedOptions::default()
             };
-            let m = BertEmbedder::load_with(&args.model, &options)?;
+            let m = EncoderEmbedder::load_with(&args.model, &options)?;
             let t = seconds(&m, &|m| m.embed(&refs, TextRole::Document).map(drop))?;
             report(&format!("length-bucketed, batch {max_texts}"), tokens, t);
         }
@@ -179,7 +179,7 @@ fn ms(t: Instant) -> f64 {
 
 /// Cuts source files into chunks of about `target` tokens along line boundaries.
 fn chunk_sources(
-    model: &BertEmbedder,
+    model: &EncoderEmbedder,
     src: &Path,
     want: usize,
     target: usize,
