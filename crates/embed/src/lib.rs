@@ -65,7 +65,33 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
+/// The environment variable that picks the device semantic commands run the model on:
+/// `cpu` (the default) or `cuda[:N]`.
+pub const DEVICE_ENV: &str = "GROVE_DEVICE";
+
 impl DeviceChoice {
+    /// Parses `cpu`, `cuda` or `cuda:N`.
+    pub fn parse(text: &str) -> Result<DeviceChoice, EmbedError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| EmbedError::Unsupported(format!("device {text:?}: expected cpu, cuda or cuda:N"))),
+        }
+    }
+
+    /// The device `GROVE_DEVICE` names, the CPU when it is unset.
+    pub fn from_env() -> Result<DeviceChoice, EmbedError> {
+        match std::env::var(DEVICE_ENV) {
+            Ok(value) => DeviceChoice::parse(&value)
+                .map_err(|_| EmbedError::Unsupported(format!("{DEVICE_ENV}={value:?}: expected cpu, cuda or cuda:N"))),
+            Err(_) => Ok(DeviceChoice::Cpu),
+        }
+    }
+
     fn candle_device(self) -> Result<candle_core::Device, EmbedError> {
         match self {
             DeviceChoice::Cpu => Ok(candle_core::Device::Cpu),
@@ -172,6 +198,33 @@ mod tests {
         assert_eq!(quantize_i8(&[]), (0.0, vec![]));
         assert_eq!(quantize_i8(&[f32::NAN, 1.0]).1.len(), 2);
         assert_eq!(quantize_i8(&[f32::INFINITY, 1.0]), (0.0, vec![0, 0]));
+    }
+
+    /// Built with `cuda` on a machine without a GPU or driver: an error naming the
+    /// device, not a panic.
+    #[test]
+    fn cuda_without_a_gpu_is_a_clear_error() {
+        if !cfg!(feature = "cuda") {
+            return;
+        }
+        let choice = DeviceChoice::Cuda(0);
+        match std::panic::catch_unwind(move || choice.candle_device()) {
+            Ok(Ok(_)) => {} // a GPU is present
+            Ok(Err(e)) => assert!(e.to_string().contains("CUDA device 0"), "{e}"),
+            Err(_) => panic!("asking for a missing CUDA device panicked"),
+        }
+    }
+
+    #[test]
+    fn device_names_parse() {
+        assert_eq!(DeviceChoice::parse("cpu").unwrap(), DeviceChoice::Cpu);
+        assert_eq!(DeviceChoice::parse("").unwrap(), DeviceChoice::Cpu);
+        assert_eq!(DeviceChoice::parse("CUDA").unwrap(), DeviceChoice::Cuda(0));
+        assert_eq!(DeviceChoice::parse("cuda:3").unwrap(), DeviceChoice::Cuda(3));
+        for bad in ["gpu", "cuda:", "cuda:x", "metal"] {
+            let err = DeviceChoice::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("expected cpu, cuda or cuda:N"), "{bad}: {err}");
+        }
     }
 
     #[test]

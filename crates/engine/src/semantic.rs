@@ -350,7 +350,12 @@ impl Engine {
     pub fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
         let loaded = self.model.get_or_init(|| {
             let found = grove_embed::resolve_model_dir(self.opts.model_dir.as_deref()).map_err(|e| e.to_string())?;
-            grove_embed::load_model(&found.dir).map(Arc::from).map_err(|e| e.to_string())
+            // GROVE_DEVICE picks the device (cuda needs a grove built with feature `cuda`).
+            let options = grove_embed::EmbedOptions {
+                device: grove_embed::DeviceChoice::from_env().map_err(|e| e.to_string())?,
+                ..Default::default()
+            };
+            grove_embed::load_model_with(&found.dir, &options).map(Arc::from).map_err(|e| e.to_string())
         });
         loaded.clone().map_err(EngineError::Model)
     }
