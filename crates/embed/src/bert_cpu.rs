@@ -237,19 +237,13 @@ impl CpuBert {
     fn attention(&self, qkv: &[f32], lengths: &[usize], context: &mut [f32]) {
         let (h, d) = (self.hidden, self.head_dim);
         let stride = 3 * h;
-        let mut starts = Vec::with_capacity(lengths.len());
-        let mut start = 0;
-        for &len in lengths {
-            starts.push(start);
-            start += len;
-        }
-        let tasks: Vec<(usize, usize, usize)> = starts
+        let tasks: Vec<(usize, usize, usize)> = crate::pipeline::starts(lengths)
             .iter()
             .zip(lengths)
             .filter(|(_, &len)| len > 0)
             .flat_map(|(&start, &len)| (0..self.heads).map(move |head| (start, len, head)))
             .collect();
-        assert_eq!(context.len(), start * h, "context buffer size");
+        assert_eq!(context.len(), lengths.iter().sum::<usize>() * h, "context buffer size");
         let out = SharedMut(context.as_mut_ptr());
         tasks.into_par_iter().for_each_init(Vec::new, |scores: &mut Vec<f32>, (start, len, head)| {
             scores.resize(len * len, 0.0);
@@ -261,24 +255,14 @@ impl CpuBert {
             // apart; `scores` is len×len; the output region (rows start..start+len,
             // columns head·d..head·d+d of `context`) is this task's alone.
             unsafe {
-                gemm::gemm(
+                let k_transposed = Strided { ptr: k, row: 1, col: stride as isize };
+                matmul(
                     len,
                     len,
                     d,
-                    scores.as_mut_ptr(),
-                    1,
-                    len as isize,
-                    false,
-                    q,
-                    1,
-                    stride as isize,
-                    k,
-                    stride as isize,
-                    1,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
+                    rows(scores.as_mut_ptr(), len),
+                    rows(q, stride),
+                    k_transposed,
                     false,
                     Parallelism::None,
                 );
@@ -288,27 +272,8 @@ impl CpuBert {
             }
             // SAFETY: as above.
             unsafe {
-                gemm::gemm(
-                    len,
-                    d,
-                    len,
-                    out.at(start * h + head * d),
-                    1,
-                    h as isize,
-                    false,
-                    scores.as_ptr(),
-                    1,
-                    len as isize,
-                    v,
-                    1,
-                    stride as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
+                let context = rows(out.at(start * h + head * d), h);
+                matmul(len, d, len, context, rows(scores.as_ptr(), len), rows(v, stride), false, Parallelism::None);
             }
         });
     }
@@ -316,28 +281,72 @@ impl CpuBert {
 
 /// `y = x · Wᵀ + bias (+ residual)`, `x` being `[rows, input]`: the bias and residual are
 /// written into `y` first and the gemm accumulates onto them.
-#[rustfmt::skip]
 fn linear(x: &[f32], dense: &Dense, residual: Option<&[f32]>, y: &mut [f32]) {
-    let rows = x.len() / dense.input;
-    assert_eq!(y.len(), rows * dense.output, "output buffer size");
+    let rows_count = x.len() / dense.input;
+    assert_eq!(y.len(), rows_count * dense.output, "output buffer size");
     match residual {
-        Some(r) => y.par_chunks_mut(dense.output).zip(r.par_chunks(dense.output)).with_min_len(32).for_each(|(y, r)| {
-            for ((y, r), b) in y.iter_mut().zip(r).zip(&dense.bias) {
-                *y = r + b;
-            }
-        }),
+        Some(r) => {
+            y.par_chunks_mut(dense.output).zip(r.par_chunks(dense.output)).with_min_len(32).for_each(|(y, r)| {
+                for ((y, r), b) in y.iter_mut().zip(r).zip(&dense.bias) {
+                    *y = r + b;
+                }
+            })
+        }
         None => y.par_chunks_mut(dense.output).with_min_len(32).for_each(|y| y.copy_from_slice(&dense.bias)),
     }
     let threads = rayon::current_num_threads();
     let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: x is rows×input, weight_t input×output and y rows×output, all row-major
-    // and contiguous, as the strides say.
+    // and contiguous.
+    unsafe {
+        let (y, x, w) = (
+            rows(y.as_mut_ptr(), dense.output),
+            rows(x.as_ptr(), dense.input),
+            rows(dense.weight_t.as_ptr(), dense.output),
+        );
+        matmul(rows_count, dense.output, dense.input, y, x, w, true, parallelism);
+    }
+}
+
+/// A matrix operand of [`matmul`]: element (i, j) at `ptr + i·row + j·col`.
+#[derive(Clone, Copy)]
+struct Strided<P> {
+    ptr: P,
+    row: isize,
+    col: isize,
+}
+
+/// A row-major operand whose rows are `stride` elements apart.
+fn rows<P>(ptr: P, stride: usize) -> Strided<P> {
+    Strided { ptr, row: stride as isize, col: 1 }
+}
+
+/// `dst = lhs · rhs` (`dst += lhs · rhs` when `accumulate`) for an m×k `lhs` and a k×n
+/// `rhs`, on the gemm kernels candle uses.
+///
+/// # Safety
+/// Each operand's pointer and strides must address its whole matrix inside one buffer,
+/// and no other thread may touch `dst`'s elements meanwhile.
+#[allow(clippy::too_many_arguments)]
+#[rustfmt::skip]
+unsafe fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: Strided<*mut f32>,
+    lhs: Strided<*const f32>,
+    rhs: Strided<*const f32>,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    // SAFETY: the caller's contract is gemm's. gemm computes alpha·dst + beta·lhs·rhs,
+    // reading dst only when asked to.
     unsafe {
         gemm::gemm(
-            rows, dense.output, dense.input,
-            y.as_mut_ptr(), 1, dense.output as isize, true,
-            x.as_ptr(), 1, dense.input as isize,
-            dense.weight_t.as_ptr(), 1, dense.output as isize,
+            m, n, k,
+            dst.ptr, dst.col, dst.row, accumulate,
+            lhs.ptr, lhs.col, lhs.row,
+            rhs.ptr, rhs.col, rhs.row,
             1.0, 1.0, false, false, false, parallelism,
         );
     }

@@ -69,6 +69,18 @@ impl BatchInput {
     }
 }
 
+/// Where each text starts when texts of `lengths` tokens are packed end to end.
+pub(crate) fn starts(lengths: &[usize]) -> Vec<usize> {
+    lengths
+        .iter()
+        .scan(0, |next, &len| {
+            let start = *next;
+            *next += len;
+            Some(start)
+        })
+        .collect()
+}
+
 /// What a forward pass returns: `hidden`-wide token vectors, text `t`'s `lengths[t]`
 /// rows starting at row `starts[t]` (padding rows, if any, are never read).
 pub(crate) struct TokenVectors {
@@ -80,15 +92,7 @@ pub(crate) struct TokenVectors {
 impl TokenVectors {
     /// Rows of texts packed end to end.
     pub fn packed(data: Vec<f32>, hidden: usize, lengths: &[usize]) -> Self {
-        let starts = lengths
-            .iter()
-            .scan(0, |next, &len| {
-                let start = *next;
-                *next += len;
-                Some(start)
-            })
-            .collect();
-        TokenVectors { data, hidden, starts }
+        TokenVectors { data, hidden, starts: starts(lengths) }
     }
 
     /// A `[texts, longest, hidden]` tensor of a padded batch.
