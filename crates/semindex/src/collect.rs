@@ -96,7 +96,7 @@ pub fn collect_syntax(
         for (key, (fi, i)) in &keep {
             // Checked readable above; a record damaged since is recomputed later.
             if let Ok(rec) = current[*fi].1.record(*i) {
-                w.add(*key, &rec);
+                w.add(*key, rec);
             }
         }
         written = Some(store.put(Kind::Syntax, &w.finish())?);
