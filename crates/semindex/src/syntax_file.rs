@@ -93,6 +93,28 @@ fn qualified(s: &SymbolRec) -> String {
     }
 }
 
+/// Hashes a term hash for a `HashMap` key: it is already uniformly random,
+/// so a multiply spreads it over the bits hashbrown uses (SipHash would be
+/// most of the writer's time).
+#[derive(Clone, Copy, Default)]
+struct TermHasher(u64);
+
+impl std::hash::Hasher for TermHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type TermMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<TermHasher>>;
+
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -113,7 +135,7 @@ const SYM_LITERAL: u64 = 1;
 const SYM_DEF: u64 = 2;
 
 /// Encodes a record, its chunks' term hashes mapped to ids by `ids`.
-fn encode(rec: &BlobSyntax, ids: &HashMap<u32, u32>, out: &mut Vec<u8>) {
+fn encode(rec: &BlobSyntax, ids: &TermMap<u32>, out: &mut Vec<u8>) {
     let start = out.len();
     varint::put(out, rec.outcome as u64);
     varint::put(out, rec.symbols.len() as u64);
@@ -177,6 +199,39 @@ fn encode(rec: &BlobSyntax, ids: &HashMap<u32, u32>, out: &mut Vec<u8>) {
     out.extend_from_slice(&crc.to_le_bytes());
 }
 
+/// `varint::get` with the one-byte case (most of a bag) inline.
+#[inline(always)]
+fn get(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    match buf.get(*pos) {
+        Some(&b) if b < 0x80 => {
+            *pos += 1;
+            Some(b as u64)
+        }
+        _ => varint::get(buf, pos),
+    }
+}
+
+/// A varint at `pos` and the position after it, for the bag loops (`pos`
+/// by value stays in a register).
+#[inline(always)]
+fn get_at(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let b = *buf.get(pos)?;
+    if b < 0x80 {
+        return Some((b as u64, pos + 1));
+    }
+    let (mut v, mut p, mut shift) = ((b & 0x7f) as u64, pos + 1, 7);
+    while shift < 64 {
+        let b = *buf.get(p)?;
+        p += 1;
+        v |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            return Some((v, p));
+        }
+        shift += 7;
+    }
+    None
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -185,7 +240,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     #[inline]
     fn num(&mut self) -> Option<u64> {
-        varint::get(self.buf, &mut self.pos)
+        get(self.buf, &mut self.pos)
     }
     #[inline]
     fn u32(&mut self) -> Option<u32> {
@@ -258,8 +313,9 @@ impl TermTable<'_> {
 enum Want<'a> {
     /// The symbols only.
     Symbols,
-    /// Everything, term ids resolved to hashes through the table.
-    All(TermTable<'a>),
+    /// Everything, term ids resolved to hashes through the table, sorted
+    /// by hash (`sort`) or left in id order.
+    All { table: TermTable<'a>, sort: bool },
     /// Chunks with only these terms: (id, hash) sorted by id.
     Only(&'a [(u32, u32)]),
 }
@@ -319,29 +375,41 @@ fn decode_part(buf: &[u8], want: Want<'_>) -> Option<BlobSyntax> {
 #[inline]
 fn decode_bag(bag: &[u8], want: Want<'_>) -> Option<Vec<(u32, u16)>> {
     let mut terms = Vec::new();
-    let mut entries = BagEntries { bag, pos: 0, next: 0 };
     match want {
         Want::Symbols | Want::Only([]) => {}
-        Want::All(table) => {
+        Want::All { table, sort } => {
             terms.reserve(bag.len() / 2);
-            while let Some(e) = entries.next() {
+            for e in (BagEntries { bag, pos: 0, next: 0 }) {
                 let (id, f) = e?;
                 terms.push((table.hash(id)?, f));
             }
+            if !sort {
+                return Some(terms);
+            }
         }
         Want::Only(keep) => {
-            let mut k = 0;
-            while let Some(e) = entries.next() {
-                let (id, f) = e?;
-                while keep[k].0 < id {
+            // The hot loop of a query: every bag of every live chunk.
+            let (mut k, mut pos, mut next) = (0, 0, 0u64);
+            let mut wanted = keep[0].0 as u64;
+            while pos < bag.len() {
+                let (v, at) = get_at(bag, pos)?;
+                pos = at;
+                let id = next + (v >> 1);
+                let mut f = 1;
+                if v & 1 == 1 {
+                    (f, pos) = get_at(bag, pos)?;
+                }
+                next = id + 1;
+                while wanted < id {
                     k += 1;
                     if k == keep.len() {
                         // Past the last wanted id: nothing more to take.
                         return Some(sorted(terms));
                     }
+                    wanted = keep[k].0 as u64;
                 }
-                if keep[k].0 == id {
-                    terms.push((keep[k].1, f));
+                if wanted == id {
+                    terms.push((keep[k].1, u16::try_from(f).ok()?));
                 }
             }
         }
@@ -364,9 +432,14 @@ impl Iterator for BagEntries<'_> {
             return None;
         }
         let entry = (|| {
-            let v = varint::get(self.bag, &mut self.pos)?;
+            let (v, at) = get_at(self.bag, self.pos)?;
+            self.pos = at;
             let id = u32::try_from(self.next.checked_add(v >> 1)?).ok()?;
-            let f = if v & 1 == 1 { u16::try_from(varint::get(self.bag, &mut self.pos)?).ok()? } else { 1 };
+            let mut f = 1;
+            if v & 1 == 1 {
+                let (v, at) = get_at(self.bag, self.pos)?;
+                (f, self.pos) = (u16::try_from(v).ok()?, at);
+            }
             self.next = id as u64 + 1;
             Some((id, f))
         })();
@@ -395,6 +468,8 @@ impl SyntaxFileWriter {
     pub fn new(syntax_version: u32) -> Self {
         SyntaxFileWriter { syntax_version, records: Vec::new(), bytes: 0 }
     }
+    /// Adds a record (a key already added keeps its first record). A
+    /// chunk's terms may come in any order, each once.
     pub fn add(&mut self, key: SyntaxKey, rec: BlobSyntax) {
         self.bytes += 8
             + rec.symbols.iter().map(|s| 12 + s.name.len() + s.container.len()).sum::<usize>()
@@ -417,7 +492,7 @@ impl SyntaxFileWriter {
         // The term table: ids by descending log2 of document frequency (the
         // number of chunks holding the term), then by hash, so that the
         // frequent terms get the small ids and each run sorts by hash.
-        let mut df: HashMap<u32, u32> = HashMap::new();
+        let mut df: TermMap<u32> = TermMap::default();
         for (_, rec) in &self.records {
             for c in &rec.chunks {
                 for &(t, _) in &c.terms {
@@ -434,7 +509,7 @@ impl SyntaxFileWriter {
             }
         }
         let nruns = terms.len() / 4;
-        let ids: HashMap<u32, u32> = order.iter().enumerate().map(|(i, &(_, t))| (t, i as u32)).collect();
+        let ids: TermMap<u32> = order.iter().enumerate().map(|(i, &(_, t))| (t, i as u32)).collect();
         for &(_, t) in &order {
             terms.extend_from_slice(&t.to_le_bytes());
         }
@@ -579,7 +654,19 @@ impl SyntaxFile {
 
     /// Record `i`, whole.
     pub fn record(&self, i: usize) -> Result<BlobSyntax, SemIndexError> {
-        self.record_part(i, Want::All(self.table()))
+        self.record_part(i, Want::All { table: self.table(), sort: true })
+    }
+
+    /// Record `i` for a [`SyntaxFileWriter`], which takes terms in any
+    /// order: each chunk's terms are left in this file's id order.
+    pub(crate) fn record_to_move(&self, i: usize) -> Result<BlobSyntax, SemIndexError> {
+        self.record_part(i, Want::All { table: self.table(), sort: false })
+    }
+
+    /// Whether record `i` reads (its checksum, its fields, each bag's
+    /// extent), without decoding the terms.
+    pub(crate) fn record_reads(&self, i: usize) -> bool {
+        self.record_part(i, Want::Only(&[])).is_ok()
     }
 
     /// Record `i` with its symbols only (`chunks` empty).
@@ -658,7 +745,8 @@ impl SyntaxFile {
             let off = u64::from_le_bytes(e[40..48].try_into().unwrap()) as usize;
             let body = b.get(off..off.checked_add(len)?.checked_sub(4)?)?;
             s.bytes_record_crcs += 4;
-            let parts = |s: &SyntaxFileStats| s.bytes_symbols + s.bytes_chunk_fields + s.bytes_text_hashes + s.bytes_bags;
+            let parts =
+                |s: &SyntaxFileStats| s.bytes_symbols + s.bytes_chunk_fields + s.bytes_text_hashes + s.bytes_bags;
             let before = parts(&s);
             let mut r = Reader { buf: body, pos: 0 };
             r.num()?;
@@ -709,7 +797,7 @@ pub(crate) fn decode_for_tests(buf: &[u8], table: &[u32]) -> Option<BlobSyntax> 
     let runs = (table.len() as u32).to_le_bytes();
     let hashes: Vec<u8> = table.iter().flat_map(|h| h.to_le_bytes()).collect();
     let t = TermTable { runs: if table.is_empty() { &[] } else { &runs }, hashes: &hashes };
-    let all = decode_part(buf, Want::All(t));
+    let all = decode_part(buf, Want::All { table: t, sort: true });
     let _ = decode_part(buf, Want::Only(&[(0, 7), (3, 9)]));
     let _ = decode_part(buf, Want::Symbols);
     all

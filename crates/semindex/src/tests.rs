@@ -135,6 +135,52 @@ fn syntax_files_of_the_first_format_are_ignored_and_collected() {
     assert_eq!(store.list(Kind::Syntax).unwrap().len(), 1);
 }
 
+/// Ids far apart (id deltas of three varint bytes) and counts of up to
+/// three bytes read back the same filtered as whole.
+#[test]
+fn filtered_reads_match_whole_reads_with_large_ids_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut w = SyntaxFileWriter::new(7);
+    let all: Vec<(u32, u16)> = (0..60_000u32).map(|i| (i * 65_537, 1)).collect();
+    let many = ChunkRec { terms: all.clone(), ..ChunkRec::default() };
+    w.add(key(1, 1), BlobSyntax { outcome: 1, symbols: Vec::new(), chunks: vec![many] });
+    let counts = [1u16, 2, 127, 128, 200, 16_383, 16_384, 20_000, u16::MAX];
+    let sparse: Vec<ChunkRec> = (0..4u32)
+        .map(|c| ChunkRec {
+            terms: (0..60_000u32)
+                .step_by(9_000 + c as usize * 1_000)
+                .enumerate()
+                // Each term in one chunk only: ids among the 60,000 others.
+                .map(|(j, i)| (i * 65_537 + 1 + c, counts[(j + c as usize) % counts.len()]))
+                .collect(),
+            ..ChunkRec::default()
+        })
+        .collect();
+    let rec = BlobSyntax { outcome: 1, symbols: Vec::new(), chunks: sparse };
+    w.add(key(2, 1), rec.clone());
+    put_syntax_file(&store, w).unwrap();
+    let sem = SemIndex::open(&store, 7).unwrap();
+    assert_eq!(sem.syntax(&key(2, 1)), Some(rec.clone()));
+    let f = SyntaxFile::open(store.map(Kind::Syntax, store.list(Kind::Syntax).unwrap()[0]).unwrap()).unwrap();
+    let id = format!("{:?}", f.term_ids(&[54_000 * 65_537 + 1]));
+    let id: u32 = id.trim_start_matches("FileTerms([(").split(',').next().unwrap().parse().unwrap();
+    // Ids ~9,000 apart in a bag: deltas of three varint bytes.
+    assert!(id > 50_000, "{id}");
+    let picks = |step: usize, c: u32| (0..60_000u32).step_by(step).map(move |i| i * 65_537 + 1 + c);
+    for keep in [
+        vec![1],
+        vec![9_000 * 65_537 + 1, 54_000 * 65_537 + 1, 5],
+        picks(9_000, 0).chain(picks(10_000, 1)).chain(picks(12_000, 3)).collect(),
+        picks(3_000, 0).chain([0, 65_537]).collect(),
+    ] {
+        let filter = sem.term_filter(&keep);
+        assert_eq!(sem.syntax_filtered(&key(2, 1), &filter), Some(filtered(&rec, &keep)), "{keep:?}");
+        let whole = sem.syntax_filtered(&key(1, 1), &filter).unwrap();
+        assert_eq!(whole.chunks[0].terms, all.iter().filter(|(t, _)| keep.contains(t)).copied().collect::<Vec<_>>());
+    }
+}
+
 /// The term table: frequent terms get the small ids, lookups find every
 /// term of the file and no other.
 #[test]
