@@ -100,6 +100,16 @@ impl LiveFile {
     }
 }
 
+/// What `rev_syntax` decodes of each record.
+#[derive(Clone, Copy)]
+enum Decode<'a> {
+    /// The symbols only (symbol lookups skip the chunks, most of a record).
+    Symbols,
+    /// The chunks too, their term bags limited to these term hashes (what
+    /// BM25 needs of a query; none for embedding).
+    Chunks { terms: &'a [u32] },
+}
+
 /// A revision's live files and their syntax records.
 struct RevSyntax {
     files: Vec<LiveFile>,
@@ -368,9 +378,7 @@ impl Engine {
         sem: &mut SemIndex,
         snap: &Snapshot,
         progress: &dyn Progress,
-        // Records decoded with their symbols only (symbol lookups skip the
-        // chunks' term bags, most of a record).
-        symbols_only: bool,
+        decode: Decode<'_>,
     ) -> Result<RevSyntax, EngineError> {
         let mut segments = Segments::new(store);
         let mut files = Vec::new();
@@ -416,7 +424,7 @@ impl Engine {
                 let mut w = SyntaxFileWriter::new(SYNTAX_VERSION);
                 for r in recs {
                     let (key, rec) = r?;
-                    w.add(key, &rec);
+                    w.add(key, rec);
                     if w.bytes() >= SYNTAX_FILE_BYTES {
                         let full = std::mem::replace(&mut w, SyntaxFileWriter::new(SYNTAX_VERSION));
                         sem.add_syntax_file(put_syntax_file(store, full)?);
@@ -428,6 +436,11 @@ impl Engine {
             }
             progress.finish();
         }
+        // Made after the analysis: term ids are per file, new ones included.
+        let filter = match decode {
+            Decode::Chunks { terms } => sem.term_filter(terms),
+            Decode::Symbols => Default::default(),
+        };
         let mut cache: HashMap<SyntaxKey, Arc<BlobSyntax>> = HashMap::new();
         let mut records = Vec::with_capacity(files.len());
         for f in &files {
@@ -435,7 +448,10 @@ impl Engine {
             let rec = match cache.get(&key) {
                 Some(r) => r.clone(),
                 None => {
-                    let rec = if symbols_only { sem.syntax_symbols(&key) } else { sem.syntax(&key) };
+                    let rec = match decode {
+                        Decode::Symbols => sem.syntax_symbols(&key),
+                        Decode::Chunks { .. } => sem.syntax_filtered(&key, &filter),
+                    };
                     let r = Arc::new(rec.ok_or_else(|| {
                         EngineError::Invalid(format!(
                             "syntax record of {} is unreadable; run `grove check`",
@@ -535,7 +551,7 @@ impl Engine {
         if !overlay.is_empty() {
             snap.entries.retain(|e| !overlay.contains(&e.path));
         }
-        let rs = self.rev_syntax(&store, &mut sem, &snap, progress, true)?;
+        let rs = self.rev_syntax(&store, &mut sem, &snap, progress, Decode::Symbols)?;
         let mut hits: Vec<(grove_syntax::MatchKind, u32, SymbolHit)> = Vec::new();
         for (f, rec) in rs.files.iter().zip(&rs.records) {
             matching_symbols(&f.path, rec, q, &mut hits);
@@ -572,7 +588,7 @@ impl Engine {
         for rev in revs {
             let id = self.snapshot_of(rev, progress)?;
             let snap = Snapshot::load(&store, id)?;
-            let rs = self.rev_syntax(&store, &mut sem, &snap, progress, false)?;
+            let rs = self.rev_syntax(&store, &mut sem, &snap, progress, Decode::Chunks { terms: &[] })?;
             summary.revisions += 1;
             summary.files_analysed += rs.files.len();
             for (f, rec) in rs.files.into_iter().zip(rs.records) {
@@ -691,7 +707,23 @@ impl Engine {
         if !overlay.is_empty() {
             snap.entries.retain(|e| !overlay.contains(&e.path));
         }
-        let mut rs = self.rev_syntax(&store, &mut sem, &snap, progress, false)?;
+        let shape = rank::query_shape(query);
+        let mut scratch = Vec::new();
+        // The query's terms, and for an identifier query its compound
+        // identifiers (see `exact_identifier_first`): all that ranking reads
+        // of the term bags.
+        let (query_bag, _) = term_bag(query.as_bytes(), &mut scratch);
+        let compounds = if opts.mode == FindMode::Hybrid && shape == QueryShape::Identifier {
+            compound_terms(query)
+        } else {
+            Vec::new()
+        };
+        let mut wanted: Vec<u32> = Vec::new();
+        if opts.mode != FindMode::Dense {
+            wanted.extend(query_bag.iter().map(|&(t, _)| t));
+            wanted.extend(&compounds);
+        }
+        let mut rs = self.rev_syntax(&store, &mut sem, &snap, progress, Decode::Chunks { terms: &wanted })?;
         for (path, content) in overlay.iter() {
             // Binary and too large files have no syntax record in the index either.
             if self.unsearchable(content, &grove_search::SearchOptions::default()).is_some() {
@@ -715,7 +747,6 @@ impl Engine {
                 rows.push((fi as u32, ci as u32));
             }
         }
-        let shape = rank::query_shape(query);
         let mut out = FindOutput {
             hits: Vec::new(),
             mode: opts.mode,
@@ -726,7 +757,6 @@ impl Engine {
             budget_exhausted: false,
         };
         let lexical = if opts.mode != FindMode::Dense {
-            let mut scratch = Vec::new();
             let mut path_bags: Vec<Vec<(u32, u16)>> = Vec::with_capacity(rs.files.len());
             for f in &rs.files {
                 path_bags.push(term_bag(&f.path, &mut scratch).0);
@@ -738,8 +768,7 @@ impl Engine {
                     LexicalDoc { body: &c.terms, body_len: c.length, path: &path_bags[fi as usize] }
                 })
                 .collect();
-            let (q, _) = term_bag(query.as_bytes(), &mut scratch);
-            let qterms: Vec<u32> = q.iter().flat_map(|&(t, f)| std::iter::repeat_n(t, f as usize)).collect();
+            let qterms: Vec<u32> = query_bag.iter().flat_map(|&(t, f)| std::iter::repeat_n(t, f as usize)).collect();
             rank::bm25(&qterms, &docs, FIRST_STAGE)
         } else {
             Vec::new()
@@ -826,7 +855,6 @@ impl Engine {
                 let (wl, wd) = fusion_weights(shape);
                 let fused = rank::fuse(&[(wl, &lexical), (wd, &dense)], 60.0, 2 * FIRST_STAGE);
                 if shape == QueryShape::Identifier {
-                    let compounds = compound_terms(query);
                     let has_compound = |row: u32| {
                         let (fi, ci) = rows[row as usize];
                         let terms = &rs.records[fi as usize].chunks[ci as usize].terms;

@@ -81,7 +81,7 @@ pub fn collect_syntax(
     for (fi, (_, f)) in current.iter().enumerate() {
         for (i, key) in f.keys().enumerate() {
             total += 1;
-            if live(&key) && !keep.contains_key(&key) && f.record(i).is_ok() {
+            if live(&key) && !keep.contains_key(&key) && f.record_reads(i) {
                 keep.insert(key, (fi, i));
             }
         }
@@ -95,8 +95,8 @@ pub fn collect_syntax(
         let mut w = SyntaxFileWriter::new(syntax_version);
         for (key, (fi, i)) in &keep {
             // Checked readable above; a record damaged since is recomputed later.
-            if let Ok(rec) = current[*fi].1.record(*i) {
-                w.add(*key, &rec);
+            if let Ok(rec) = current[*fi].1.record_to_move(*i) {
+                w.add(*key, rec);
             }
         }
         written = Some(store.put(Kind::Syntax, &w.finish())?);

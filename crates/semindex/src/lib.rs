@@ -27,7 +27,9 @@ mod vector_file;
 use std::sync::Arc;
 
 pub use collect::{collect_syntax, collect_vectors, CollectReport};
-pub use syntax_file::{BlobSyntax, ChunkRec, SymbolRec, SyntaxFile, SyntaxFileWriter, SyntaxKey};
+pub use syntax_file::{
+    BlobSyntax, ChunkRec, FileTerms, SymbolRec, SyntaxFile, SyntaxFileStats, SyntaxFileWriter, SyntaxKey,
+};
 pub use vector_file::{ChunkKey, VectorFile, VectorFileWriter};
 
 use grove_store::{Kind, Store, StoreError};
@@ -93,6 +95,26 @@ impl SemIndex {
         self.syntax.iter().find_map(|f| f.find(key).and_then(|i| f.record_symbols(i).ok()))
     }
 
+    /// Some term hashes as each syntax file's term ids, for
+    /// [`SemIndex::syntax_filtered`].
+    pub fn term_filter(&self, hashes: &[u32]) -> TermFilter {
+        TermFilter { hashes: hashes.to_vec(), files: self.syntax.iter().map(|f| f.term_ids(hashes)).collect() }
+    }
+
+    /// The record of a blob with its chunks' terms limited to `filter`'s
+    /// (what BM25 needs of a query; an empty filter: chunks without terms).
+    pub fn syntax_filtered(&self, key: &SyntaxKey, filter: &TermFilter) -> Option<BlobSyntax> {
+        self.syntax.iter().enumerate().find_map(|(i, f)| {
+            let rec = f.find(key)?;
+            match filter.files.get(i) {
+                Some(ids) => f.record_filtered(rec, ids),
+                // A file added after the filter was made.
+                None => f.record_filtered(rec, &f.term_ids(&filter.hashes)),
+            }
+            .ok()
+        })
+    }
+
     /// The quantized vector of a chunk under a model: (scale, components).
     pub fn vector(&self, model: &[u8; 32], key: &ChunkKey) -> Option<(f32, &[i8])> {
         self.vectors.iter().filter(|f| f.model() == model).find_map(|f| f.find(key).map(|i| f.vector(i)))
@@ -108,6 +130,14 @@ impl SemIndex {
     pub fn vector_count(&self, model: &[u8; 32]) -> usize {
         self.vectors.iter().filter(|f| f.model() == model).map(|f| f.len()).sum()
     }
+}
+
+/// Term hashes resolved to the term ids of every syntax file of a
+/// [`SemIndex`] (ids are per file).
+#[derive(Clone, Debug, Default)]
+pub struct TermFilter {
+    hashes: Vec<u32>,
+    files: Vec<FileTerms>,
 }
 
 /// Maps every object of `kind`, skipping any that a concurrent gc removed
