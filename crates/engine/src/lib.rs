@@ -234,9 +234,10 @@ impl Engine {
             return Ok(());
         }
         let report = grove_indexer::maintenance::compact(store, &opts, false)?;
-        if report.new_segment.is_some() {
-            // Reclaim what earlier compactions left behind, once no reader
-            // can still be using it.
+        // Reclaim what earlier compactions left behind once no reader can
+        // still be using it; until then a whole mark and sweep would delete
+        // nothing (compaction starts the grace clock of what it supersedes).
+        if report.new_segment.is_some() && grove_indexer::maintenance::gc_due(store, DEFAULT_GC_GRACE)? {
             grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
         }
         Ok(())

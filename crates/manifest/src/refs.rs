@@ -219,6 +219,19 @@ impl PreparedRefs {
     pub fn new(refs: &[(String, ObjectId)], staged: grove_store::Staged) -> PreparedRefs {
         PreparedRefs { names: refs.iter().map(|(n, _)| n.clone()).collect(), staged }
     }
+
+    /// The names of the prepared refs, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Keeps the refs whose flag in `keep` is set (same order as
+    /// [`PreparedRefs::names`]) and discards the others' files.
+    pub fn retain(&mut self, keep: &[bool]) {
+        self.staged.retain(keep);
+        let mut flags = keep.iter();
+        self.names.retain(|_| flags.next().copied().unwrap_or(false));
+    }
 }
 
 /// Point updates of refs under the store's writer lock.
