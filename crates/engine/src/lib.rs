@@ -219,19 +219,25 @@ impl Engine {
         };
         let written: Vec<ObjectId> = summary.snapshots.iter().map(|(_, id)| *id).collect();
         let t = std::time::Instant::now();
-        self.auto_compact(&store, &written)?;
+        if let Some(report) = self.auto_compact(&store, &written)? {
+            summary.phases.extend(report.phases);
+        }
         summary.phases.push(("compact", t.elapsed()));
         Ok(summary)
     }
 
     /// Keeps the number of segments a query touches bounded: merges small
     /// delta segments once too many have accumulated.
-    pub(crate) fn auto_compact(&self, store: &Store, new_snapshots: &[ObjectId]) -> Result<(), EngineError> {
+    pub(crate) fn auto_compact(
+        &self,
+        store: &Store,
+        new_snapshots: &[ObjectId],
+    ) -> Result<Option<CompactReport>, EngineError> {
         let opts = CompactOptions::default();
         // Cheap test first: do the states just written use too many small
         // segments of one size tier? Only then look at the whole index.
         if !grove_indexer::maintenance::needs_compaction(store, &opts, new_snapshots)? {
-            return Ok(());
+            return Ok(None);
         }
         let report = grove_indexer::maintenance::compact(store, &opts, false)?;
         // Reclaim what earlier compactions left behind once no reader can
@@ -240,7 +246,7 @@ impl Engine {
         if report.new_segment.is_some() && grove_indexer::maintenance::gc_due(store, DEFAULT_GC_GRACE)? {
             grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
         }
-        Ok(())
+        Ok(Some(report))
     }
 
     /// `grove compact`: merge small and mostly dead segments now.

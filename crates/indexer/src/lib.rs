@@ -348,8 +348,10 @@ impl<'a> Indexer<'a> {
 
     /// A commit whose base is at the end of a delta chain of the longest
     /// depth: stored as a delta on the member of that chain at half that
-    /// depth (the composed changes of a few commits), rather than in full.
-    /// Reads only the delta files in between; nothing is resolved.
+    /// depth (the composed changes of a few commits, read from the delta
+    /// files in between; nothing is resolved). Those changes grow with the
+    /// history since that member, so past a quarter of the files the commit
+    /// is stored in full instead, and later chains start from it.
     fn encode_rebased(
         &self,
         c: Commit,
@@ -365,8 +367,12 @@ impl<'a> Indexer<'a> {
             mid_h = Snapshot::header(self.store, mid)?;
         }
         let below = Snapshot::changes_since(self.store, base.0, mid)?;
-        let (segments, changes) = compose_changes(below, (segments, changes));
-        Ok(Snapshot::encode_delta(c.oid, c.tree, (mid, &mid_h), segments, &changes, files))
+        if (below.1.len() + changes.len()) as u64 <= files / 4 {
+            let (segments, changes) = compose_changes(below, (segments, changes));
+            return Ok(Snapshot::encode_delta(c.oid, c.tree, (mid, &mid_h), segments, &changes, files));
+        }
+        let resolved = Snapshot::load(self.store, base.0)?.apply(c.oid, c.tree, segments, changes);
+        Ok(resolved.pruned().encode())
     }
 
     /// Where a blob of the state lives, as a snapshot entry's `DocRef`

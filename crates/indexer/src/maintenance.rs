@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grove_manifest::{
     load_refs, ref_files, update_refs, with_ref_lock, DocRef, ManifestError, PreparedRefs, Refs, Snapshot,
@@ -64,6 +64,8 @@ pub struct CompactReport {
     pub dead_docs: u64,
     pub snapshots_rewritten: usize,
     pub new_segment: Option<ObjectId>,
+    /// Wall time per step, for `grove index --verbose`.
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 /// Whether the given snapshots use `merge_factor` or more small segments of
@@ -98,6 +100,7 @@ pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[Objec
 /// which also finds large segments that are mostly dead and drops the
 /// documents only superseded chain members still pointed at.
 pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<CompactReport, IndexError> {
+    let started = Instant::now();
     let refs = load_refs(store)?;
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
     // Which segments each referenced snapshot uses, from headers only (a
@@ -147,7 +150,7 @@ pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<Comp
         if chosen.is_empty() {
             return Ok(CompactReport::default());
         }
-        compact_moving(store, &refs, &headers, chosen)
+        compact_moving(store, &refs, &headers, chosen, started)
     }
 }
 
@@ -158,6 +161,7 @@ fn compact_moving(
     refs: &Refs,
     headers: &HashMap<ObjectId, SnapshotHeader>,
     chosen: Vec<ObjectId>,
+    started: Instant,
 ) -> Result<CompactReport, IndexError> {
     let chosen_set: BTreeSet<ObjectId> = chosen.iter().copied().collect();
     // A file must be rewritten when it or a file below it in its chain
@@ -197,8 +201,12 @@ fn compact_moving(
             }
         }
     }
+    let planned = Instant::now();
     let (new_segment, moved, mut report) = merge(store, &chosen, &keep)?;
     let new_id = ObjectId::of(&new_segment);
+    report.phases.push(("compact: plan", planned - started));
+    report.phases.push(("compact: merge", planned.elapsed()));
+    let t = Instant::now();
 
     let mut new_ids: HashMap<ObjectId, ObjectId> = HashMap::new();
     let mut rewritten: Vec<(ObjectId, Vec<u8>)> = Vec::with_capacity(files.len());
@@ -220,7 +228,8 @@ fn compact_moving(
     }
     report.new_segment = Some(new_id);
     report.snapshots_rewritten = rewritten.len();
-    publish_moves(store, refs, &new_segment, &rewritten, &chosen)?;
+    report.phases.push(("compact: rewrite", t.elapsed()));
+    publish_moves(store, refs, &new_segment, &rewritten, &chosen, &mut report.phases)?;
     Ok(report)
 }
 
@@ -272,7 +281,9 @@ fn publish_moves(
     new_segment: &[u8],
     rewritten: &[(ObjectId, Vec<u8>)],
     merged: &[ObjectId],
+    phases: &mut Vec<(&'static str, Duration)>,
 ) -> Result<(), IndexError> {
+    let t = Instant::now();
     let new_ids: HashMap<ObjectId, ObjectId> = rewritten.iter().map(|(old, b)| (*old, ObjectId::of(b))).collect();
     let moves: Vec<(String, ObjectId)> =
         refs.iter().filter_map(|(n, id)| new_ids.get(&id).map(|_| (n.to_string(), id))).collect();
@@ -283,7 +294,9 @@ fn publish_moves(
     let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
     let (ids, staged) = store.put_many_staging(&objects, &files)?;
     let mut prepared = PreparedRefs::new(&new_refs, staged);
-    with_ref_lock(store, |w| -> Result<(), IndexError> {
+    phases.push(("compact: write", t.elapsed()));
+    let t = Instant::now();
+    let res = with_ref_lock(store, |w| -> Result<(), IndexError> {
         // A concurrent `gc --now` may have removed what was just written
         // (fresh and unreferenced): then nothing moves.
         let kinds = std::iter::once(Kind::Segment).chain(std::iter::repeat(Kind::Snapshot));
@@ -301,7 +314,9 @@ fn publish_moves(
             add_pending(store, &gone, now)?;
         }
         Ok(())
-    })
+    });
+    phases.push(("compact: refs", t.elapsed()));
+    res
 }
 
 /// `grove compact`: resolves every referenced snapshot, merges `chosen`
@@ -413,7 +428,7 @@ fn compact_resolved(
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();
     let merged: Vec<ObjectId> = chosen.into_iter().collect();
-    publish_moves(store, refs, &new_segment, &rewritten, &merged)?;
+    publish_moves(store, refs, &new_segment, &rewritten, &merged, &mut report.phases)?;
     Ok(report)
 }
 

@@ -335,9 +335,26 @@ impl Snapshot {
         Ok(s)
     }
 
+    /// The same snapshot listing only the segments its entries use.
+    pub fn pruned(mut self) -> Snapshot {
+        let mut index: Vec<Option<u32>> = vec![None; self.segments.len()];
+        let mut segments = Vec::new();
+        for e in &mut self.entries {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let i = *index[segment as usize].get_or_insert_with(|| {
+                    segments.push(self.segments[segment as usize]);
+                    (segments.len() - 1) as u32
+                });
+                e.doc = DocRef::Indexed { segment: i, doc };
+            }
+        }
+        self.segments = segments;
+        self
+    }
+
     /// This snapshot with `changes` applied (sorted by path; a `Set` entry's
-    /// segment index points into `segments`, as in a delta file).
-    fn apply(&self, commit: GitOid, tree: GitOid, own: Vec<ObjectId>, changes: Vec<EntryChange>) -> Snapshot {
+    /// segment index points into `own`, as in a delta file).
+    pub fn apply(&self, commit: GitOid, tree: GitOid, own: Vec<ObjectId>, changes: Vec<EntryChange>) -> Snapshot {
         let base = self;
         // Resolved segment list: the base's, then the delta's new ones.
         let mut segments = base.segments.clone();
@@ -961,6 +978,49 @@ mod tests {
         let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99)
             .unwrap();
         assert!(Snapshot::load(&store, bad).is_err());
+    }
+
+    #[test]
+    fn composed_changes_resolve_like_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let base = sample();
+        let base_id = base.store(&store).unwrap();
+        let base_h = Snapshot::header(&store, base_id).unwrap();
+        let set = |path: &[u8], seg: u32, doc: u32| {
+            EntryChange::Set(Entry {
+                path: path.to_vec(),
+                mode: EntryMode::File,
+                git_oid: GitOid([doc as u8; 20]),
+                doc: DocRef::Indexed { segment: seg, doc },
+            })
+        };
+        // d1 adds m (new segment) and n, changes a/b.rs; d2 deletes m and n
+        // (a path the base lacks), changes a/b.rs again and adds q.
+        let (s1, s2) = (ObjectId([8; 32]), ObjectId([9; 32]));
+        let c1 = vec![set(b"a/b.rs", 0, 1), set(b"m", 0, 2), set(b"n", 1, 5)];
+        let d1 = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![s1, ObjectId([3; 32])], &c1, 5)
+            .unwrap();
+        let d1_h = Snapshot::header(&store, d1).unwrap();
+        let c2 = vec![set(b"a/b.rs", 0, 3), EntryChange::Delete(b"m".to_vec()), EntryChange::Delete(b"n".to_vec()), set(b"q", 0, 4)];
+        let d2 = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (d1, &d1_h), vec![s2], &c2, 4).unwrap();
+        let (segments, changes) = Snapshot::changes_since(&store, d2, base_id).unwrap();
+        let flat = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), segments, &changes, 4)
+            .unwrap();
+        let (want, got) = (Snapshot::load(&store, d2).unwrap(), Snapshot::load(&store, flat).unwrap());
+        let resolve = |s: &Snapshot| -> Vec<(Vec<u8>, GitOid, Option<ObjectId>)> {
+            s.entries
+                .iter()
+                .map(|e| match e.doc {
+                    DocRef::Indexed { segment, .. } => (e.path.clone(), e.git_oid, Some(s.segments[segment as usize])),
+                    DocRef::Skipped { .. } => (e.path.clone(), e.git_oid, None),
+                })
+                .collect()
+        };
+        assert_eq!(resolve(&got), resolve(&want));
+        assert_eq!(Snapshot::header(&store, flat).unwrap().depth, 1);
+        // Not a chain down to `to`: refused.
+        assert!(Snapshot::changes_since(&store, base_id, d2).is_err());
     }
 
     #[test]

@@ -458,33 +458,44 @@ pub fn merge_segments(parts: &[(&Segment, &[u32])]) -> Result<Vec<u8>, (usize, S
         }
         dicts.push(d);
     }
-    let mut heads: std::collections::BinaryHeap<std::cmp::Reverse<(Trigram, usize)>> =
-        dicts.iter().enumerate().filter_map(|(k, d)| d.first().map(|&(t, _)| std::cmp::Reverse((t, k)))).collect();
+    // Each part's next key (u32::MAX past its end; trigrams are 24-bit). A
+    // linear scan for the smallest beats a heap for the few parts a merge has.
     let mut at = vec![0usize; parts.len()];
+    let mut heads: Vec<u32> = dicts.iter().map(|d| d.first().map_or(u32::MAX, |e| e.0)).collect();
     let mut post = Vec::new();
     let mut dict = DictWriter::default();
     let mut ids: Vec<u32> = Vec::new();
-    while let Some(&std::cmp::Reverse((t, _))) = heads.peek() {
+    loop {
+        let t = heads.iter().copied().min().unwrap_or(u32::MAX);
+        if t == u32::MAX {
+            break;
+        }
         ids.clear();
-        while let Some(&std::cmp::Reverse((t2, k))) = heads.peek() {
-            if t2 != t {
-                break;
+        for k in 0..parts.len() {
+            if heads[k] != t {
+                continue;
             }
-            heads.pop();
             let remap = &remaps[k];
-            parts[k]
-                .0
-                .for_each_doc(dicts[k][at[k]].1, &mut |d| {
-                    let n = remap[d as usize];
-                    if n != ABSENT {
-                        ids.push(n);
-                    }
-                })
-                .map_err(|e| (k, e))?;
-            at[k] += 1;
-            if let Some(&(next, _)) = dicts[k].get(at[k]) {
-                heads.push(std::cmp::Reverse((next, k)));
+            let value = dicts[k][at[k]].1;
+            // Most lists of small segments are one inline doc.
+            if value & 3 == TAG_ONE && value >> 2 < remap.len() as u64 {
+                let n = remap[(value >> 2) as usize];
+                if n != ABSENT {
+                    ids.push(n);
+                }
+            } else {
+                parts[k]
+                    .0
+                    .for_each_doc(value, &mut |d| {
+                        let n = remap[d as usize];
+                        if n != ABSENT {
+                            ids.push(n);
+                        }
+                    })
+                    .map_err(|e| (k, e))?;
             }
+            at[k] += 1;
+            heads[k] = dicts[k].get(at[k]).map_or(u32::MAX, |e| e.0);
         }
         if !ids.is_empty() {
             let value = encode_list(&ids, &mut post);
