@@ -219,7 +219,12 @@ impl Engine {
         };
         let written: Vec<ObjectId> = summary.snapshots.iter().map(|(_, id)| *id).collect();
         let t = std::time::Instant::now();
-        if let Some(report) = self.auto_compact(&store, &written)? {
+        if summary.compaction_checked {
+            // Checked, and any compaction written with the commit: only gc.
+            if summary.compaction.is_some() {
+                self.gc_if_due(&store)?;
+            }
+        } else if let Some(report) = self.auto_compact(&store, &written)? {
             summary.phases.extend(report.phases);
         }
         summary.phases.push(("compact", t.elapsed()));
@@ -240,13 +245,21 @@ impl Engine {
             return Ok(None);
         }
         let report = grove_indexer::maintenance::compact(store, &opts, false)?;
-        // Reclaim what earlier compactions left behind once no reader can
-        // still be using it; until then a whole mark and sweep would delete
-        // nothing (compaction starts the grace clock of what it supersedes).
-        if report.new_segment.is_some() && grove_indexer::maintenance::gc_due(store, DEFAULT_GC_GRACE)? {
-            grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
+        if report.new_segment.is_some() {
+            self.gc_if_due(store)?;
         }
         Ok(Some(report))
+    }
+
+    /// After a compaction: reclaim what earlier ones left behind once no
+    /// reader can still be using it; until then a whole mark and sweep would
+    /// delete nothing (compaction starts the grace clock of what it
+    /// supersedes).
+    fn gc_if_due(&self, store: &Store) -> Result<(), EngineError> {
+        if grove_indexer::maintenance::gc_due(store, DEFAULT_GC_GRACE)? {
+            grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
+        }
+        Ok(())
     }
 
     /// `grove compact`: merge small and mostly dead segments now.

@@ -51,11 +51,19 @@ pub struct IndexOptions {
     pub zstd_level: i32,
     /// A segment is closed once it holds this much raw content.
     pub segment_target_bytes: u64,
+    /// Compact when a commit indexed as a delta trips the tier rule, writing
+    /// the compaction with the commit (`None`: never here).
+    pub compact: Option<maintenance::CompactOptions>,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { max_file_size: 2 << 20, zstd_level: 1, segment_target_bytes: 128 << 20 }
+        IndexOptions {
+            max_file_size: 2 << 20,
+            zstd_level: 1,
+            segment_target_bytes: 128 << 20,
+            compact: Some(maintenance::CompactOptions::default()),
+        }
     }
 }
 
@@ -93,6 +101,10 @@ pub struct IndexSummary {
     pub elapsed: Duration,
     /// Wall time per phase, for `grove index --verbose` and benchmarks.
     pub phases: Vec<(&'static str, Duration)>,
+    /// Whether the states written were already checked against the
+    /// compaction policy, and the compaction written with them if any.
+    pub compaction_checked: bool,
+    pub compaction: Option<maintenance::CompactReport>,
 }
 
 /// Where a blob's indexed content lives.
@@ -338,6 +350,25 @@ impl<'a> Indexer<'a> {
         } else {
             self.encode_rebased(c, (base_id, &header), segments, changes, summary.files)?
         };
+        if let Some(opts) = &self.opts.compact {
+            // A commit that trips the tier rule is written together with the
+            // compaction: one group of objects, one round of refs.
+            let seg_ids: Vec<ObjectId> = unwritten.segments.iter().map(|b| ObjectId::of(b)).collect();
+            let snap_id = ObjectId::of(&bytes);
+            let overlay = maintenance::Overlay {
+                segments: seg_ids.iter().copied().zip(unwritten.segments.iter().map(Vec::as_slice)).collect(),
+                snapshots: vec![(snap_id, bytes.as_slice())],
+                refs: vec![(commit_ref(c.oid), snap_id)],
+            };
+            summary.compaction_checked = true;
+            if let Some(plan) = maintenance::plan_with(self.store, opts, &overlay)? {
+                summary.phases.push(("encode", t.elapsed()));
+                let report = maintenance::publish(self.store, plan, &overlay)?;
+                summary.phases.extend(report.phases.iter().copied());
+                summary.compaction = Some(report);
+                return Ok(true);
+            }
+        }
         let refs = self.write_objects(unwritten, &[bytes], vec![commit_ref(c.oid)])?;
         summary.phases.push(("write objects", t.elapsed()));
         let t = Instant::now();

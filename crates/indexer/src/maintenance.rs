@@ -68,19 +68,90 @@ pub struct CompactReport {
     pub phases: Vec<(&'static str, Duration)>,
 }
 
+/// Objects a run has built but not written yet, which compaction treats as
+/// stored: a commit and the compaction it trips are then written as one
+/// group and published under one lock (three fsync rounds, not six).
+#[derive(Default)]
+pub struct Overlay<'a> {
+    pub segments: Vec<(ObjectId, &'a [u8])>,
+    pub snapshots: Vec<(ObjectId, &'a [u8])>,
+    /// Refs the run sets, whatever they named before.
+    pub refs: Vec<(String, ObjectId)>,
+}
+
+impl Overlay<'_> {
+    fn snapshot(&self, id: ObjectId) -> Option<&[u8]> {
+        self.snapshots.iter().find(|(i, _)| *i == id).map(|(_, b)| *b)
+    }
+
+    fn segment(&self, id: ObjectId) -> Option<&[u8]> {
+        self.segments.iter().find(|(i, _)| *i == id).map(|(_, b)| *b)
+    }
+
+    fn header(&self, store: &Store, id: ObjectId) -> Result<SnapshotHeader, IndexError> {
+        Ok(match self.snapshot(id) {
+            Some(b) => Snapshot::header_of(b, &store.path_of(Kind::Snapshot, id))?,
+            None => Snapshot::header(store, id)?,
+        })
+    }
+
+    fn stored(&self, store: &Store, id: ObjectId) -> Result<StoredSnapshot, IndexError> {
+        Ok(match self.snapshot(id) {
+            Some(b) => StoredSnapshot::parse(b, &store.path_of(Kind::Snapshot, id))?,
+            None => StoredSnapshot::read(store, id)?,
+        })
+    }
+
+    fn segment_size(&self, store: &Store, id: ObjectId) -> Result<u64, IndexError> {
+        Ok(match self.segment(id) {
+            Some(b) => b.len() as u64,
+            None => store.object_size(Kind::Segment, id)?,
+        })
+    }
+
+    fn open_segment(&self, store: &Store, id: ObjectId) -> Result<Arc<grove_segment::Segment>, IndexError> {
+        match self.segment(id) {
+            Some(b) => {
+                let bytes: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(b.to_vec());
+                grove_segment::Segment::open(bytes)
+                    .map(Arc::new)
+                    .map_err(|source| IndexError::Segment { path: id.to_hex(), source })
+            }
+            None => open_segment(store, id),
+        }
+    }
+}
+
 /// Whether the given snapshots use `merge_factor` or more small segments of
-/// one size tier (cheap: loads only those snapshots).
+/// one size tier (cheap: loads only those snapshots' headers).
 pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[ObjectId]) -> Result<bool, IndexError> {
+    tripped(store, opts, snapshots, &Overlay::default())
+}
+
+fn tripped(
+    store: &Store,
+    opts: &CompactOptions,
+    snapshots: &[ObjectId],
+    overlay: &Overlay,
+) -> Result<bool, IndexError> {
     let mut segs = BTreeSet::new();
     for id in snapshots.iter().take(16) {
         // Headers only: a delta chain's segments without decoding entries.
-        for (_, h) in Snapshot::chain(store, *id)? {
+        let mut next = Some(*id);
+        let mut depth = 0;
+        while let Some(cur) = next {
+            depth += 1;
+            if depth > 64 {
+                break; // reading the snapshot reports the damaged chain
+            }
+            let h = overlay.header(store, cur)?;
             segs.extend(h.segments);
+            next = h.base;
         }
     }
     let mut tiers: BTreeMap<u32, usize> = BTreeMap::new();
     for id in segs {
-        let size = store.object_size(Kind::Segment, id)?;
+        let size = overlay.segment_size(store, id)?;
         if size < opts.small_segment_bytes {
             *tiers.entry(tier(size)).or_default() += 1;
         }
@@ -88,20 +159,17 @@ pub fn needs_compaction(store: &Store, opts: &CompactOptions, snapshots: &[Objec
     Ok(tiers.values().any(|&n| n >= opts.merge_factor))
 }
 
-/// Merges small or mostly dead segments when the policy says so (or always,
-/// with `force`). Returns what it did.
-///
-/// The automatic kind (`force` false) only merges size tiers and moves the
-/// documents without resolving any snapshot: every snapshot *file* that
-/// points into a merged segment, and every delta above one, is re-encoded
-/// file by file with its documents moved (`StoredSnapshot::encode_moved`),
-/// so the work is proportional to those files' own changes, not to the
-/// resolved snapshots. `grove compact` resolves every referenced snapshot,
-/// which also finds large segments that are mostly dead and drops the
-/// documents only superseded chain members still pointed at.
-pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<CompactReport, IndexError> {
-    let started = Instant::now();
-    let refs = load_refs(store)?;
+/// Every ref (the overlay's over the stored ones), the header of every
+/// snapshot their chains reach, and the segments each ref's chain uses.
+#[allow(clippy::type_complexity)]
+fn survey(
+    store: &Store,
+    overlay: &Overlay,
+) -> Result<(Refs, HashMap<ObjectId, SnapshotHeader>, BTreeMap<ObjectId, BTreeSet<ObjectId>>), IndexError> {
+    let mut refs = load_refs(store)?;
+    for (name, id) in &overlay.refs {
+        refs.set(name.clone(), *id);
+    }
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
     // Which segments each referenced snapshot uses, from headers only (a
     // delta's chain lists them): choosing what to merge decodes no entries.
@@ -117,7 +185,7 @@ pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<Comp
                 break; // Snapshot::load reports the damaged chain
             }
             if !headers.contains_key(&cur) {
-                headers.insert(cur, Snapshot::header(store, cur)?);
+                headers.insert(cur, overlay.header(store, cur)?);
             }
             let h = &headers[&cur];
             segs.extend(h.segments.iter().copied());
@@ -125,44 +193,100 @@ pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<Comp
         }
         uses.insert(*id, segs);
     }
+    Ok((refs, headers, uses))
+}
+
+/// The small segments the referenced snapshots use, by size tier.
+fn tiers_of(
+    store: &Store,
+    opts: &CompactOptions,
+    uses: &BTreeMap<ObjectId, BTreeSet<ObjectId>>,
+    overlay: &Overlay,
+) -> Result<BTreeMap<u32, Vec<ObjectId>>, IndexError> {
     let referenced: BTreeSet<ObjectId> = uses.values().flatten().copied().collect();
     let mut tiers: BTreeMap<u32, Vec<ObjectId>> = BTreeMap::new();
     for id in &referenced {
-        let size = store.object_size(Kind::Segment, *id)?;
+        let size = overlay.segment_size(store, *id)?;
         if size < opts.small_segment_bytes {
             tiers.entry(tier(size)).or_default().push(*id);
         }
     }
-    let mut chosen: Vec<ObjectId> = Vec::new();
-    if force {
+    Ok(tiers)
+}
+
+/// Merges small or mostly dead segments when the policy says so (or always,
+/// with `force`). Returns what it did.
+///
+/// The automatic kind (`force` false) only merges size tiers and moves the
+/// documents without resolving any snapshot: every snapshot *file* that
+/// points into a merged segment, and every delta above one, is re-encoded
+/// file by file with its documents moved (`StoredSnapshot::encode_moved`),
+/// so the work is proportional to those files' own changes, not to the
+/// resolved snapshots. `grove compact` resolves every referenced snapshot,
+/// which also finds large segments that are mostly dead and drops the
+/// documents only superseded chain members still pointed at.
+pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<CompactReport, IndexError> {
+    let started = Instant::now();
+    let overlay = Overlay::default();
+    let (refs, headers, uses) = survey(store, &overlay)?;
+    let tiers = tiers_of(store, opts, &uses, &overlay)?;
+    let plan = if force {
         // `grove compact`: every small segment into one.
         let small: Vec<ObjectId> = tiers.into_values().flatten().collect();
-        if small.len() > 1 {
-            chosen.extend(small);
-        }
-        compact_resolved(store, opts, &refs, &headers, &uses, chosen)
+        let chosen = if small.len() > 1 { small } else { Vec::new() };
+        compact_resolved(store, opts, &refs, &headers, &uses, chosen)?
     } else {
-        for (_, ids) in tiers {
-            if ids.len() >= opts.merge_factor {
-                chosen.extend(ids);
-            }
-        }
+        let chosen: Vec<ObjectId> =
+            tiers.into_values().filter(|ids| ids.len() >= opts.merge_factor).flatten().collect();
         if chosen.is_empty() {
             return Ok(CompactReport::default());
         }
-        compact_moving(store, &refs, &headers, chosen, started)
+        compact_moving(store, refs, &headers, chosen, started, &overlay)?
+    };
+    match plan {
+        Some(plan) => publish(store, plan, &overlay),
+        None => Ok(CompactReport::default()),
     }
+}
+
+/// What a compaction writes: the merged segment, the rewritten snapshots
+/// (old id, new bytes), what it supersedes, and the refs it read.
+pub struct Plan {
+    refs: Refs,
+    new_segment: Vec<u8>,
+    rewritten: Vec<(ObjectId, Vec<u8>)>,
+    merged: Vec<ObjectId>,
+    report: CompactReport,
+}
+
+/// The automatic compaction that writing `overlay` (a run's unwritten
+/// objects and refs) trips, if any: plan it as if they were stored, to be
+/// written together with them by [`publish`].
+pub fn plan_with(store: &Store, opts: &CompactOptions, overlay: &Overlay) -> Result<Option<Plan>, IndexError> {
+    let started = Instant::now();
+    let new: Vec<ObjectId> = overlay.refs.iter().map(|(_, id)| *id).collect();
+    if !tripped(store, opts, &new, overlay)? {
+        return Ok(None);
+    }
+    let (refs, headers, uses) = survey(store, overlay)?;
+    let tiers = tiers_of(store, opts, &uses, overlay)?;
+    let chosen: Vec<ObjectId> = tiers.into_values().filter(|ids| ids.len() >= opts.merge_factor).flatten().collect();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    compact_moving(store, refs, &headers, chosen, started, overlay)
 }
 
 /// The automatic compaction: merges `chosen` and rewrites the snapshot
 /// files that point into them, file by file (see [`compact`]).
 fn compact_moving(
     store: &Store,
-    refs: &Refs,
+    refs: Refs,
     headers: &HashMap<ObjectId, SnapshotHeader>,
     chosen: Vec<ObjectId>,
     started: Instant,
-) -> Result<CompactReport, IndexError> {
+    overlay: &Overlay,
+) -> Result<Option<Plan>, IndexError> {
     let chosen_set: BTreeSet<ObjectId> = chosen.iter().copied().collect();
     // A file must be rewritten when it or a file below it in its chain
     // lists a merged segment ("dirty"); files below the lowest such one stay.
@@ -186,7 +310,7 @@ fn compact_moving(
     let mut files: Vec<(ObjectId, StoredSnapshot)> = dirty
         .iter()
         .filter(|(_, d)| **d)
-        .map(|(id, _)| Ok((*id, StoredSnapshot::read(store, *id)?)))
+        .map(|(id, _)| Ok((*id, overlay.stored(store, *id)?)))
         .collect::<Result<_, IndexError>>()?;
     // Bases before the deltas on them.
     files.sort_by_key(|(id, f)| (f.header().depth, *id));
@@ -202,7 +326,7 @@ fn compact_moving(
         }
     }
     let planned = Instant::now();
-    let (new_segment, moved, mut report) = merge(store, &chosen, &keep)?;
+    let (new_segment, moved, mut report) = merge(store, &chosen, &keep, overlay)?;
     let new_id = ObjectId::of(&new_segment);
     report.phases.push(("compact: plan", planned - started));
     report.phases.push(("compact: merge", planned.elapsed()));
@@ -229,8 +353,7 @@ fn compact_moving(
     report.new_segment = Some(new_id);
     report.snapshots_rewritten = rewritten.len();
     report.phases.push(("compact: rewrite", t.elapsed()));
-    publish_moves(store, refs, &new_segment, &rewritten, &chosen, &mut report.phases)?;
-    Ok(report)
+    Ok(Some(Plan { refs, new_segment, rewritten, merged: chosen, report }))
 }
 
 /// Merges the `keep` docs of `chosen` into one new segment. Returns its
@@ -241,10 +364,11 @@ fn merge(
     store: &Store,
     chosen: &[ObjectId],
     keep: &BTreeMap<ObjectId, BTreeSet<u32>>,
+    overlay: &Overlay,
 ) -> Result<(Vec<u8>, HashMap<ObjectId, Vec<u32>>, CompactReport), IndexError> {
     let mut report = CompactReport { merged_segments: chosen.len(), ..Default::default() };
     let segs: Vec<Arc<grove_segment::Segment>> =
-        chosen.iter().map(|id| open_segment(store, *id)).collect::<Result<_, _>>()?;
+        chosen.iter().map(|id| overlay.open_segment(store, *id)).collect::<Result<_, _>>()?;
     let docs: Vec<Vec<u32>> =
         chosen.iter().map(|id| keep.get(id).map(|d| d.iter().copied().collect()).unwrap_or_default()).collect();
     let mut moved = HashMap::new();
@@ -270,53 +394,71 @@ fn merge(
     Ok((bytes, moved, report))
 }
 
-/// Writes the new segment and the rewritten snapshots as one durable group,
-/// with the files of the refs to move staged in the same fsync round; then,
-/// under the writer lock, moves each ref that still names a rewritten
-/// snapshot (compare-and-swap) and starts the gc grace clock of what the
-/// merge superseded.
-fn publish_moves(
-    store: &Store,
-    refs: &Refs,
-    new_segment: &[u8],
-    rewritten: &[(ObjectId, Vec<u8>)],
-    merged: &[ObjectId],
-    phases: &mut Vec<(&'static str, Duration)>,
-) -> Result<(), IndexError> {
+/// Writes a plan and `overlay` (the run's own objects, less the segments
+/// the plan merged) as one durable group, with the files of all refs to set
+/// staged in the same fsync round; then, under the writer lock, checks that
+/// a concurrent `gc --now` removed none of it (for the overlay's refs, also
+/// that every segment their chains use is there, else `Concurrent`: the run
+/// is repeated), sets the overlay's refs (to their snapshots as rewritten),
+/// moves each other ref that still names a rewritten snapshot
+/// (compare-and-swap), and starts the gc grace clock of what the merge
+/// superseded.
+pub fn publish(store: &Store, plan: Plan, overlay: &Overlay) -> Result<CompactReport, IndexError> {
+    let Plan { refs, new_segment, rewritten, merged, mut report } = plan;
     let t = Instant::now();
     let new_ids: HashMap<ObjectId, ObjectId> = rewritten.iter().map(|(old, b)| (*old, ObjectId::of(b))).collect();
-    let moves: Vec<(String, ObjectId)> =
-        refs.iter().filter_map(|(n, id)| new_ids.get(&id).map(|_| (n.to_string(), id))).collect();
-    let new_refs: Vec<(String, ObjectId)> = moves.iter().map(|(n, old)| (n.clone(), new_ids[old])).collect();
-    let mut objects: Vec<(Kind, &[u8])> = vec![(Kind::Segment, new_segment)];
+    let target = |id: ObjectId| new_ids.get(&id).copied().unwrap_or(id);
+    let own: Vec<(String, ObjectId)> = overlay.refs.iter().map(|(n, id)| (n.clone(), target(*id))).collect();
+    let moves: Vec<(String, ObjectId)> = refs
+        .iter()
+        .filter(|(n, id)| new_ids.contains_key(id) && !overlay.refs.iter().any(|(o, _)| o == n))
+        .map(|(n, id)| (n.to_string(), id))
+        .collect();
+    let mut new_refs: Vec<(String, ObjectId)> = own.clone();
+    new_refs.extend(moves.iter().map(|(n, old)| (n.clone(), new_ids[old])));
+
+    let mut objects: Vec<(Kind, &[u8])> = vec![(Kind::Segment, new_segment.as_slice())];
+    objects.extend(overlay.segments.iter().filter(|(id, _)| !merged.contains(id)).map(|(_, b)| (Kind::Segment, *b)));
+    objects.extend(
+        overlay.snapshots.iter().filter(|(id, _)| !new_ids.contains_key(id)).map(|(_, b)| (Kind::Snapshot, *b)),
+    );
     objects.extend(rewritten.iter().map(|(_, bytes)| (Kind::Snapshot, bytes.as_slice())));
     let files = ref_files(&new_refs);
     let files: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
     let (ids, staged) = store.put_many_staging(&objects, &files)?;
     let mut prepared = PreparedRefs::new(&new_refs, staged);
-    phases.push(("compact: write", t.elapsed()));
+    report.phases.push(("compact: write", t.elapsed()));
     let t = Instant::now();
     let res = with_ref_lock(store, |w| -> Result<(), IndexError> {
-        // A concurrent `gc --now` may have removed what was just written
-        // (fresh and unreferenced): then nothing moves.
-        let kinds = std::iter::once(Kind::Segment).chain(std::iter::repeat(Kind::Snapshot));
+        let kinds = objects.iter().map(|(k, _)| *k);
         let written = ids.iter().zip(kinds).all(|(id, kind)| store.path_of(kind, *id).exists());
-        let mut keep = Vec::with_capacity(moves.len());
+        for (_, id) in &own {
+            let chain = Snapshot::chain(store, *id)?;
+            let segs_there =
+                chain.iter().flat_map(|(_, h)| &h.segments).all(|s| store.path_of(Kind::Segment, *s).exists());
+            if !written || !segs_there {
+                return Err(IndexError::Concurrent(
+                    "a concurrent gc removed what this run wrote or reused; run the command again".into(),
+                ));
+            }
+        }
+        let mut keep = vec![true; own.len()];
         for (name, old) in &moves {
             keep.push(written && w.get(name)? == Some(*old));
         }
         prepared.retain(&keep);
         w.install(prepared)?;
         if written {
-            let now = now_secs();
-            let mut gone: Vec<(u8, ObjectId)> = merged.iter().map(|id| (0, *id)).collect();
-            gone.extend(rewritten.iter().map(|(old, _)| (1, *old)));
-            add_pending(store, &gone, now)?;
+            // What was never written needs no deleting.
+            let mut gone: Vec<(u8, ObjectId)> =
+                merged.iter().filter(|id| overlay.segment(**id).is_none()).map(|id| (0, *id)).collect();
+            gone.extend(rewritten.iter().filter(|(old, _)| overlay.snapshot(*old).is_none()).map(|(old, _)| (1, *old)));
+            add_pending(store, &gone, now_secs())?;
         }
         Ok(())
     });
-    phases.push(("compact: refs", t.elapsed()));
-    res
+    report.phases.push(("compact: refs", t.elapsed()));
+    res.map(|()| report)
 }
 
 /// `grove compact`: resolves every referenced snapshot, merges `chosen`
@@ -329,7 +471,7 @@ fn compact_resolved(
     headers: &HashMap<ObjectId, SnapshotHeader>,
     uses: &BTreeMap<ObjectId, BTreeSet<ObjectId>>,
     mut chosen: Vec<ObjectId>,
-) -> Result<CompactReport, IndexError> {
+) -> Result<Option<Plan>, IndexError> {
     let affected: Vec<ObjectId> = uses.keys().copied().collect();
     // Snapshots of one delta chain share their bases: resolve each file
     // once (shallowest first), not once per snapshot above it.
@@ -359,10 +501,10 @@ fn compact_resolved(
         }
     }
     if chosen.is_empty() {
-        return Ok(CompactReport::default());
+        return Ok(None);
     }
     // A segment a chain lists but no resolved entry uses is entirely dead.
-    let (new_segment, moved, mut report) = merge(store, &chosen, &live)?;
+    let (new_segment, moved, mut report) = merge(store, &chosen, &live, &Overlay::default())?;
     let new_id = ObjectId::of(&new_segment);
     report.new_segment = Some(new_id);
     let chosen: BTreeSet<ObjectId> = chosen.into_iter().collect();
@@ -428,8 +570,7 @@ fn compact_resolved(
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();
     let merged: Vec<ObjectId> = chosen.into_iter().collect();
-    publish_moves(store, refs, &new_segment, &rewritten, &merged, &mut report.phases)?;
-    Ok(report)
+    Ok(Some(Plan { refs: refs.clone(), new_segment, rewritten, merged, report }))
 }
 
 /// Whether a gc would delete something now: an object seen unreferenced

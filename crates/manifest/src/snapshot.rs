@@ -251,12 +251,16 @@ impl Snapshot {
     /// Reads only a snapshot's header (the file's hash is still checked).
     pub fn header(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
-        let path = store.path_of(Kind::Snapshot, id);
+        Snapshot::header_of(&bytes, &store.path_of(Kind::Snapshot, id))
+    }
+
+    /// The header of a snapshot file's bytes (`path` names it in errors).
+    pub fn header_of(bytes: &[u8], path: &std::path::Path) -> Result<SnapshotHeader, ManifestError> {
         // Version 2 headers are read without decompressing the body.
-        if let Some((h, _, _)) = parse_header(&bytes, &path)? {
+        if let Some((h, _, _)) = parse_header(bytes, path)? {
             return Ok(h);
         }
-        let s = Snapshot::decode_v1(&bytes, &path)?;
+        let s = Snapshot::decode_v1(bytes, path)?;
         Ok(SnapshotHeader {
             commit: s.commit,
             tree: s.tree,
@@ -501,8 +505,13 @@ impl StoredSnapshot {
     /// not read.
     pub fn read(store: &Store, id: ObjectId) -> Result<StoredSnapshot, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
-        let path = store.path_of(Kind::Snapshot, id);
-        match parse(&bytes, &path)? {
+        StoredSnapshot::parse(&bytes, &store.path_of(Kind::Snapshot, id))
+    }
+
+    /// One file's bytes, checked as [`StoredSnapshot::read`] does but for
+    /// the hash (`path` names it in errors).
+    pub fn parse(bytes: &[u8], path: &std::path::Path) -> Result<StoredSnapshot, ManifestError> {
+        match parse(bytes, path)? {
             Parsed::V1(s) => {
                 let header = SnapshotHeader {
                     commit: s.commit,
@@ -517,8 +526,8 @@ impl StoredSnapshot {
             Parsed::V2(header, body) => {
                 let nseg = header.segments.len();
                 let body = match header.base {
-                    None => StoredBody::Full(decode_entries(&body, nseg, &path)?),
-                    Some(_) => StoredBody::Delta(decode_changes(&body, nseg, &path)?),
+                    None => StoredBody::Full(decode_entries(&body, nseg, path)?),
+                    Some(_) => StoredBody::Delta(decode_changes(&body, nseg, path)?),
                 };
                 Ok(StoredSnapshot { header, body })
             }
@@ -999,14 +1008,29 @@ mod tests {
         // (a path the base lacks), changes a/b.rs again and adds q.
         let (s1, s2) = (ObjectId([8; 32]), ObjectId([9; 32]));
         let c1 = vec![set(b"a/b.rs", 0, 1), set(b"m", 0, 2), set(b"n", 1, 5)];
-        let d1 = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![s1, ObjectId([3; 32])], &c1, 5)
-            .unwrap();
+        let d1 = Snapshot::store_delta(
+            &store,
+            GitOid([1; 20]),
+            GitOid([2; 20]),
+            (base_id, &base_h),
+            vec![s1, ObjectId([3; 32])],
+            &c1,
+            5,
+        )
+        .unwrap();
         let d1_h = Snapshot::header(&store, d1).unwrap();
-        let c2 = vec![set(b"a/b.rs", 0, 3), EntryChange::Delete(b"m".to_vec()), EntryChange::Delete(b"n".to_vec()), set(b"q", 0, 4)];
-        let d2 = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (d1, &d1_h), vec![s2], &c2, 4).unwrap();
+        let c2 = vec![
+            set(b"a/b.rs", 0, 3),
+            EntryChange::Delete(b"m".to_vec()),
+            EntryChange::Delete(b"n".to_vec()),
+            set(b"q", 0, 4),
+        ];
+        let d2 =
+            Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (d1, &d1_h), vec![s2], &c2, 4).unwrap();
         let (segments, changes) = Snapshot::changes_since(&store, d2, base_id).unwrap();
-        let flat = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), segments, &changes, 4)
-            .unwrap();
+        let flat =
+            Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), segments, &changes, 4)
+                .unwrap();
         let (want, got) = (Snapshot::load(&store, d2).unwrap(), Snapshot::load(&store, flat).unwrap());
         let resolve = |s: &Snapshot| -> Vec<(Vec<u8>, GitOid, Option<ObjectId>)> {
             s.entries
