@@ -322,7 +322,7 @@ impl SegmentWriter {
         // Each bucket (one first byte) is sorted and encoded on its own
         // thread; sorting the packed pairs orders them by trigram, then doc.
         let encode_bucket = |mut pairs: Vec<u64>| {
-            pairs.sort_unstable();
+            sort_pairs(&mut pairs);
             let mut post: Vec<u8> = Vec::new();
             let mut entries = Vec::new();
             let mut ids: Vec<u32> = Vec::new();
@@ -353,6 +353,34 @@ impl SegmentWriter {
         }
         let dict = dict.finish();
         assemble(out, &docs, &dict, &post, num_docs)
+    }
+}
+
+/// Sorts one bucket's (trigram << 32 | doc) pairs. They arrive in doc
+/// order and the bucket fixes the trigram's high byte, so a stable radix
+/// sort on the trigram's two low bytes orders them by (trigram, doc): two
+/// linear passes instead of a comparison sort, which dominated finishing a
+/// segment of many docs.
+fn sort_pairs(pairs: &mut Vec<u64>) {
+    if pairs.len() < 1024 {
+        pairs.sort_unstable();
+        return;
+    }
+    let mut tmp = vec![0u64; pairs.len()];
+    for shift in [32, 40] {
+        let mut start = [0usize; 257];
+        for &p in pairs.iter() {
+            start[((p >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for i in 0..256 {
+            start[i + 1] += start[i];
+        }
+        for &p in pairs.iter() {
+            let b = ((p >> shift) & 0xff) as usize;
+            tmp[start[b]] = p;
+            start[b] += 1;
+        }
+        std::mem::swap(pairs, &mut tmp);
     }
 }
 
@@ -970,7 +998,7 @@ impl Segment {
 
     /// Calls `f` with each doc id of a dictionary value, increasing, after
     /// the checks of `decode` (postings crc checked by the caller).
-    fn for_each_doc(&self, v: u64, f: &mut dyn FnMut(u32)) -> Result<(), SegmentError> {
+    fn for_each_doc(&self, v: u64, f: &mut impl FnMut(u32)) -> Result<(), SegmentError> {
         let n = self.num_docs as u64;
         match v & 3 {
             TAG_ONE if v >> 2 < n => f((v >> 2) as u32),
@@ -1178,6 +1206,34 @@ mod tests {
             grove_ngram::trigrams_of(d, &mut a);
             doc_trigrams(d, &mut b);
             assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn radix_sorted_pairs_equal_sorted_ones() {
+        let mut x: u64 = 0x9e37_79b9;
+        for n in [0usize, 5, 1023, 1024, 5000] {
+            // Pairs as `add` makes them: docs in order, one bucket.
+            let mut pairs = Vec::new();
+            let mut doc = 0u64;
+            while pairs.len() < n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let t = 0x42_0000 | (x & 0xffff);
+                pairs.push(t << 32 | doc);
+                if x % 7 == 0 {
+                    doc += 1;
+                }
+            }
+            pairs.dedup();
+            let mut want = pairs.clone();
+            want.sort_unstable();
+            want.dedup();
+            let mut got = pairs;
+            sort_pairs(&mut got);
+            got.dedup();
+            assert_eq!(got, want);
         }
     }
 

@@ -95,7 +95,7 @@ pub(crate) fn decode(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize)
 /// Calls `f` with each id of the record at the start of `buf`, in increasing
 /// order, after the same checks as [`decode`] (without building a bitmap:
 /// this is how compaction renumbers postings). Returns the record's length.
-pub(crate) fn visit(buf: &[u8], num_docs: u32, f: &mut dyn FnMut(u32)) -> Result<usize, &'static str> {
+pub(crate) fn visit(buf: &[u8], num_docs: u32, f: &mut impl FnMut(u32)) -> Result<usize, &'static str> {
     match *buf.first().ok_or("posting record out of bounds")? {
         KIND_DELTA => visit_delta(buf, num_docs, f),
         KIND_BITSET => {
@@ -111,14 +111,14 @@ pub(crate) fn visit(buf: &[u8], num_docs: u32, f: &mut dyn FnMut(u32)) -> Result
         }
         KIND_ROARING => {
             let (bm, len) = decode_roaring(buf, num_docs)?;
-            bm.iter().for_each(f);
+            bm.iter().for_each(&mut *f);
             Ok(len)
         }
         _ => Err("unknown posting list kind"),
     }
 }
 
-fn visit_delta(buf: &[u8], num_docs: u32, f: &mut dyn FnMut(u32)) -> Result<usize, &'static str> {
+fn visit_delta(buf: &[u8], num_docs: u32, f: &mut impl FnMut(u32)) -> Result<usize, &'static str> {
     let n = num_docs as u64;
     let mut pos = 1usize;
     let count = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
