@@ -163,6 +163,9 @@ impl BlobSource {
     }
 }
 
+/// A commit's tree and file list.
+type TreeState = (GitOid, Arc<Vec<TreeEntry>>);
+
 /// How far back `index` looks for an indexed ancestor to diff from.
 const ANCESTOR_SEARCH_LIMIT: usize = 256;
 
@@ -213,7 +216,7 @@ impl<'a> Indexer<'a> {
         };
         // The file list of every commit: base entries + tree diff, or a full
         // listing when no indexed ancestor is near.
-        let mut states: HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)> = HashMap::new();
+        let mut states: HashMap<GitOid, TreeState> = HashMap::new();
         for c in &todo {
             let entries = match self.find_base(c.oid, &states)? {
                 Some((base_tree, base_entries)) => {
@@ -547,11 +550,7 @@ impl<'a> Indexer<'a> {
 
     /// The nearest ancestor of `commit` that is indexed (in the store or in
     /// this batch), with its tree and file list.
-    fn find_base(
-        &self,
-        commit: GitOid,
-        batch: &HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)>,
-    ) -> Result<Option<(GitOid, Arc<Vec<TreeEntry>>)>, IndexError> {
+    fn find_base(&self, commit: GitOid, batch: &HashMap<GitOid, TreeState>) -> Result<Option<TreeState>, IndexError> {
         let indexed = |a: &GitOid| -> Result<bool, IndexError> {
             Ok(batch.contains_key(a) || get_ref(self.store, &commit_ref(*a))?.is_some())
         };
@@ -681,7 +680,7 @@ impl<'a> Indexer<'a> {
                 self.flush_segment(full, &mut pending, memo, summary, unwritten)?;
             }
         }
-        if writer.len() > 0 {
+        if !writer.is_empty() {
             self.flush_segment(writer, &mut pending, memo, summary, unwritten)?;
         }
         progress.finish();

@@ -184,8 +184,8 @@ fn survey(
             if depth > 64 {
                 break; // Snapshot::load reports the damaged chain
             }
-            if !headers.contains_key(&cur) {
-                headers.insert(cur, overlay.header(store, cur)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = headers.entry(cur) {
+                slot.insert(overlay.header(store, cur)?);
             }
             let h = &headers[&cur];
             segs.extend(h.segments.iter().copied());

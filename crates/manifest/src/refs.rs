@@ -356,7 +356,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_or_create(dir.path()).unwrap();
         with_ref_lock::<_, ManifestError>(&store, |w| w.set("a", ObjectId([1; 32]))).unwrap();
-        update_refs::<_, ManifestError>(&store, |r| Ok(r.set("b".into(), ObjectId([2; 32])))).unwrap();
+        update_refs::<_, ManifestError>(&store, |r| {
+            r.set("b".into(), ObjectId([2; 32]));
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(get_ref(&store, "a").unwrap(), Some(ObjectId([1; 32])));
         assert_eq!(load_refs(&store).unwrap().len(), 2);
         // A failing update leaves the refs as they were.

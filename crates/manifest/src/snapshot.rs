@@ -1032,7 +1032,8 @@ mod tests {
             Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), segments, &changes, 4)
                 .unwrap();
         let (want, got) = (Snapshot::load(&store, d2).unwrap(), Snapshot::load(&store, flat).unwrap());
-        let resolve = |s: &Snapshot| -> Vec<(Vec<u8>, GitOid, Option<ObjectId>)> {
+        type Resolved = Vec<(Vec<u8>, GitOid, Option<ObjectId>)>;
+        let resolve = |s: &Snapshot| -> Resolved {
             s.entries
                 .iter()
                 .map(|e| match e.doc {
@@ -1091,7 +1092,8 @@ mod tests {
         let new_id = store.put(Kind::Snapshot, &file.encode_moved(&moved, to, Some(new_base)).unwrap()).unwrap();
         let after = Snapshot::load(&store, new_id).unwrap();
         assert_eq!(Snapshot::header(&store, new_id).unwrap().depth, 1);
-        let resolve = |s: &Snapshot| -> Vec<(Vec<u8>, Option<(ObjectId, u32)>)> {
+        type Resolved = Vec<(Vec<u8>, Option<(ObjectId, u32)>)>;
+        let resolve = |s: &Snapshot| -> Resolved {
             s.entries
                 .iter()
                 .map(|e| match e.doc {

@@ -33,7 +33,7 @@ pub(crate) struct DictWriter {
 impl DictWriter {
     pub(crate) fn insert(&mut self, t: Trigram, value: u64) {
         debug_assert!(t <= 0x00ff_ffff && (self.count == 0 || t > self.prev), "trigrams in increasing order");
-        if self.count as usize % BLOCK == 0 {
+        if (self.count as usize).is_multiple_of(BLOCK) {
             let off = u32::try_from(self.out.len()).expect("dictionary under 4 GiB");
             self.index.extend_from_slice(&t.to_le_bytes());
             self.index.extend_from_slice(&off.to_le_bytes());

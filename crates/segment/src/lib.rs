@@ -336,7 +336,7 @@ impl SegmentWriter {
         };
         // Small segments (one commit's new files) are not worth the threads.
         let total: usize = buckets.iter().map(Vec::len).sum();
-        let encoded: Vec<(Vec<(Trigram, u64)>, Vec<u8>)> = if total < 1 << 18 {
+        let encoded: Vec<EncodedBucket> = if total < 1 << 18 {
             buckets.into_iter().map(encode_bucket).collect()
         } else {
             buckets.into_par_iter().map(encode_bucket).collect()
@@ -355,6 +355,9 @@ impl SegmentWriter {
         assemble(out, &docs, &dict, &post, num_docs)
     }
 }
+
+/// One bucket's dictionary entries and its postings bytes.
+type EncodedBucket = (Vec<(Trigram, u64)>, Vec<u8>);
 
 /// Sorts one bucket's (trigram << 32 | doc) pairs. They arrive in doc
 /// order and the bucket fixes the trigram's high byte, so a stable radix
@@ -1222,7 +1225,7 @@ mod tests {
                 x ^= x << 17;
                 let t = 0x42_0000 | (x & 0xffff);
                 pairs.push(t << 32 | doc);
-                if x % 7 == 0 {
+                if x.is_multiple_of(7) {
                     doc += 1;
                 }
             }
