@@ -180,8 +180,8 @@ impl Store {
 
     /// Writes several immutable objects as one durable group and returns
     /// their names (in order). Each is a temp file until it is complete and
-    /// fsynced; the fsyncs run as one group (`sync_group`), then every object
-    /// is renamed into place and each directory fsynced once. So a group costs about
+    /// fsynced; the fsyncs run concurrently, then every object is renamed
+    /// into place and each directory fsynced once. So a group costs about
     /// two fsync latencies however many objects it holds, and a crash leaves
     /// only complete objects under real names. Objects already present are
     /// not rewritten.
@@ -284,9 +284,9 @@ impl Store {
         self.write_group(&[(dest.to_path_buf(), bytes)])
     }
 
-    /// Temp files → grouped fsyncs → renames → one fsync per directory.
-    /// Starting all the writebacks before the first fsync lets the
-    /// filesystem commit them together instead of one by one.
+    /// Temp files → concurrent fsyncs → renames → one fsync per directory.
+    /// Fsync waits on the device, not the CPU, so running them side by side
+    /// lets the filesystem commit them together instead of one by one.
     fn write_group(&self, items: &[(PathBuf, &[u8])]) -> Result<(), StoreError> {
         self.write_group_staging(items, &[]).map(drop)
     }
@@ -318,7 +318,7 @@ impl Store {
                 }
             }
         }
-        let synced = sync_group(temps.iter().map(|(p, f)| (p.as_path(), f)).collect());
+        let synced = sync_concurrently(temps.iter().map(|(p, f)| (p.as_path(), f)).collect());
         if let Err(e) = synced {
             cleanup(&temps);
             return Err(e);
@@ -346,7 +346,7 @@ impl Store {
         for d in dirs {
             handles.push((*d, File::open(d).map_err(io_err(d))?));
         }
-        sync_group(handles.iter().map(|(p, f)| (*p, f)).collect())
+        sync_concurrently(handles.iter().map(|(p, f)| (*p, f)).collect())
     }
 
     /// [`Store::put_many`], and in the same fsync round, small files made
@@ -552,29 +552,40 @@ impl Drop for Staged {
     }
 }
 
-/// Makes a group of files durable at about the cost of one fsync, on this
-/// thread. Each file is still fsynced on its own (which is what POSIX
-/// promises), but on Linux the writeback of all of them is started first
-/// (`sync_file_range`), so the first fsync's journal commit carries the
-/// others' data and metadata and the later ones find little left to wait
-/// for. Measured on this project's machine: three new files 0.46 ms this way
-/// against 0.60 ms fsynced one after the other or side by side on threads
-/// (which also cost a thread start each); two directories 0.21 ms one after
-/// the other against 0.31 ms side by side.
-fn sync_group(files: Vec<(&Path, &File)>) -> Result<(), StoreError> {
-    #[cfg(target_os = "linux")]
-    if files.len() > 1 {
-        use std::os::fd::AsRawFd;
-        for (_, f) in &files {
-            // A hint: whatever fails here fails again in the fsync below.
-            // SAFETY: a valid open descriptor; the call reads no memory.
-            unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+/// Fsyncs files side by side: one on this thread, the others on short-lived
+/// threads (at most 16 in all). An fsync waits on the device, not the CPU,
+/// and the filesystem commits concurrent fsyncs together; measured on this
+/// project's machine, two directory fsyncs take ~0.5–1.5 ms side by side
+/// against ~5 ms one after the other. (One after the other with their
+/// writebacks started together by `sync_file_range` is as fast on a quiet
+/// machine, but at load 5 it made 100 one-commit processes 50 % slower.)
+fn sync_concurrently(files: Vec<(&Path, &File)>) -> Result<(), StoreError> {
+    const MAX_THREADS: usize = 16;
+    let sync = |chunk: &[(&Path, &File)]| -> Result<(), StoreError> {
+        for (p, f) in chunk {
+            f.sync_all().map_err(io_err(p))?;
         }
+        Ok(())
+    };
+    if files.len() <= 1 {
+        return sync(&files);
     }
-    for (p, f) in &files {
-        f.sync_all().map_err(io_err(p))?;
-    }
-    Ok(())
+    let per_thread = files.len().div_ceil(MAX_THREADS);
+    let mut chunks = files.chunks(per_thread);
+    let mine = chunks.next().unwrap_or(&[]);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks.map(|chunk| scope.spawn(move || sync(chunk))).collect();
+        let mut result = sync(mine);
+        for w in workers {
+            let r = w.join().unwrap_or_else(|_| {
+                Err(StoreError::Io { path: PathBuf::from("fsync"), source: io::Error::other("fsync thread panicked") })
+            });
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
