@@ -198,6 +198,14 @@ fn commits_indexed_one_by_one_answer_like_a_batch() {
     }
     let delta_files = std::fs::read_dir(one_by_one.index.join("snapshots")).unwrap().count();
     assert!(delta_files >= revs.len(), "{delta_files} snapshot files");
+    // Automatic compaction (written with the commits that tripped it) keeps
+    // the segments the states use far below one per commit.
+    let check = stdout(&one_by_one.check());
+    let segments: usize = check
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" segments")?.parse().ok())
+        .unwrap_or_else(|| panic!("no segment count in {check}"));
+    assert!(segments <= 16, "{segments} segments referenced after {} commits: {check}", revs.len());
     let batch = Indexed::new(&repo);
     let mut args: Vec<&str> = Vec::new();
     for r in &revs {

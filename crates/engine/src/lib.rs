@@ -219,24 +219,44 @@ impl Engine {
         };
         let written: Vec<ObjectId> = summary.snapshots.iter().map(|(_, id)| *id).collect();
         let t = std::time::Instant::now();
-        self.auto_compact(&store, &written)?;
+        if summary.compaction_checked {
+            // Checked, and any compaction written with the commit: only gc.
+            if summary.compaction.is_some() {
+                self.gc_if_due(&store)?;
+            }
+        } else if let Some(report) = self.auto_compact(&store, &written)? {
+            summary.phases.extend(report.phases);
+        }
         summary.phases.push(("compact", t.elapsed()));
         Ok(summary)
     }
 
     /// Keeps the number of segments a query touches bounded: merges small
     /// delta segments once too many have accumulated.
-    pub(crate) fn auto_compact(&self, store: &Store, new_snapshots: &[ObjectId]) -> Result<(), EngineError> {
+    pub(crate) fn auto_compact(
+        &self,
+        store: &Store,
+        new_snapshots: &[ObjectId],
+    ) -> Result<Option<CompactReport>, EngineError> {
         let opts = CompactOptions::default();
         // Cheap test first: do the states just written use too many small
         // segments of one size tier? Only then look at the whole index.
         if !grove_indexer::maintenance::needs_compaction(store, &opts, new_snapshots)? {
-            return Ok(());
+            return Ok(None);
         }
         let report = grove_indexer::maintenance::compact(store, &opts, false)?;
         if report.new_segment.is_some() {
-            // Reclaim what earlier compactions left behind, once no reader
-            // can still be using it.
+            self.gc_if_due(store)?;
+        }
+        Ok(Some(report))
+    }
+
+    /// After a compaction: reclaim what earlier ones left behind once no
+    /// reader can still be using it; until then a whole mark and sweep would
+    /// delete nothing (compaction starts the grace clock of what it
+    /// supersedes).
+    fn gc_if_due(&self, store: &Store) -> Result<(), EngineError> {
+        if grove_indexer::maintenance::gc_due(store, DEFAULT_GC_GRACE)? {
             grove_indexer::maintenance::gc(store, DEFAULT_GC_GRACE)?;
         }
         Ok(())

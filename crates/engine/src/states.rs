@@ -309,8 +309,8 @@ impl Engine {
         let refs = load_refs(&store)?;
         let mut snaps: HashMap<ObjectId, Snapshot> = HashMap::new();
         for (_, id) in refs.iter() {
-            if !snaps.contains_key(&id) {
-                snaps.insert(id, Snapshot::load(&store, id)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = snaps.entry(id) {
+                slot.insert(Snapshot::load(&store, id)?);
             }
         }
         // How many distinct snapshots hold each blob.
@@ -374,10 +374,10 @@ fn entry_size(
 ) -> Option<u64> {
     let DocRef::Indexed { segment, doc } = e.doc else { return None };
     let seg_id = s.segments[segment as usize];
-    if !open.contains_key(&seg_id) {
-        open.insert(seg_id, grove_indexer::open_segment(store, seg_id).ok()?);
-    }
-    let seg = &open[&seg_id];
+    let seg = match open.entry(seg_id) {
+        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(grove_indexer::open_segment(store, seg_id).ok()?),
+    };
     (doc < seg.num_docs()).then(|| seg.doc(doc).size)
 }
 

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use grove_base::{ContentId, EntryMode, GitOid, SkipReason};
 use grove_manifest::{
-    commit_ref, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError, PreparedRefs, Snapshot,
-    MAX_DELTA_DEPTH,
+    commit_ref, compose_changes, get_ref, ref_files, with_ref_lock, DocRef, Entry, EntryChange, ManifestError,
+    PreparedRefs, Snapshot, SnapshotHeader, MAX_DELTA_DEPTH,
 };
 use grove_segment::{DocInput, PreparedDoc, Segment, SegmentError, SegmentWriter};
 use grove_store::{Kind, ObjectId, Store, StoreError};
@@ -51,11 +51,19 @@ pub struct IndexOptions {
     pub zstd_level: i32,
     /// A segment is closed once it holds this much raw content.
     pub segment_target_bytes: u64,
+    /// Compact when a commit indexed as a delta trips the tier rule, writing
+    /// the compaction with the commit (`None`: never here).
+    pub compact: Option<maintenance::CompactOptions>,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { max_file_size: 2 << 20, zstd_level: 1, segment_target_bytes: 128 << 20 }
+        IndexOptions {
+            max_file_size: 2 << 20,
+            zstd_level: 1,
+            segment_target_bytes: 128 << 20,
+            compact: Some(maintenance::CompactOptions::default()),
+        }
     }
 }
 
@@ -93,6 +101,10 @@ pub struct IndexSummary {
     pub elapsed: Duration,
     /// Wall time per phase, for `grove index --verbose` and benchmarks.
     pub phases: Vec<(&'static str, Duration)>,
+    /// Whether the states written were already checked against the
+    /// compaction policy, and the compaction written with them if any.
+    pub compaction_checked: bool,
+    pub compaction: Option<maintenance::CompactReport>,
 }
 
 /// Where a blob's indexed content lives.
@@ -151,6 +163,9 @@ impl BlobSource {
     }
 }
 
+/// A commit's tree and file list.
+type TreeState = (GitOid, Arc<Vec<TreeEntry>>);
+
 /// How far back `index` looks for an indexed ancestor to diff from.
 const ANCESTOR_SEARCH_LIMIT: usize = 256;
 
@@ -201,7 +216,7 @@ impl<'a> Indexer<'a> {
         };
         // The file list of every commit: base entries + tree diff, or a full
         // listing when no indexed ancestor is near.
-        let mut states: HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)> = HashMap::new();
+        let mut states: HashMap<GitOid, TreeState> = HashMap::new();
         for c in &todo {
             let entries = match self.find_base(c.oid, &states)? {
                 Some((base_tree, base_entries)) => {
@@ -214,7 +229,7 @@ impl<'a> Indexer<'a> {
             states.insert(c.oid, (c.tree, Arc::new(entries)));
         }
         lap(&mut summary, "list changes");
-        let mut memo = self.load_memo()?;
+        let mut memo = self.load_memo(None)?;
         for (oid, known) in self.skipped_in_bases.lock().expect("not poisoned").drain(..) {
             memo.entry(oid).or_insert(known);
         }
@@ -284,13 +299,20 @@ impl<'a> Indexer<'a> {
         }
         let Some(base_id) = base else { return Ok(false) };
         let header = Snapshot::header(self.store, base_id)?;
-        if header.depth >= MAX_DELTA_DEPTH {
-            return Ok(false);
-        }
         let diff = self.repo.diff_trees(header.tree, c.tree)?;
         summary.phases.push(("list changes", t.elapsed()));
         let t = Instant::now();
-        let mut memo = self.load_memo()?;
+        // Only the blobs of the changes are looked up.
+        let mut changed: Vec<GitOid> = diff
+            .iter()
+            .filter_map(|d| match d {
+                TreeChange::Added { oid, .. } | TreeChange::Modified { oid, .. } => Some(*oid),
+                TreeChange::Deleted { .. } => None,
+            })
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        let mut memo = self.load_memo(Some(&changed))?;
         summary.phases.push(("load memo", t.elapsed()));
         let mut unwritten = Unwritten::default();
         let mut wanted = Vec::new();
@@ -326,13 +348,65 @@ impl<'a> Indexer<'a> {
             changes.push(EntryChange::Set(Entry { path, mode, git_oid: oid, doc }));
         }
         summary.files = files.max(0) as u64;
-        let bytes = Snapshot::encode_delta(c.oid, c.tree, (base_id, &header), segments, &changes, summary.files);
+        let bytes = if header.depth < MAX_DELTA_DEPTH {
+            Snapshot::encode_delta(c.oid, c.tree, (base_id, &header), segments, &changes, summary.files)
+        } else {
+            self.encode_rebased(c, (base_id, &header), segments, changes, summary.files)?
+        };
+        if let Some(opts) = &self.opts.compact {
+            // A commit that trips the tier rule is written together with the
+            // compaction: one group of objects, one round of refs.
+            let seg_ids: Vec<ObjectId> = unwritten.segments.iter().map(|b| ObjectId::of(b)).collect();
+            let snap_id = ObjectId::of(&bytes);
+            let overlay = maintenance::Overlay {
+                segments: seg_ids.iter().copied().zip(unwritten.segments.iter().map(Vec::as_slice)).collect(),
+                snapshots: vec![(snap_id, bytes.as_slice())],
+                refs: vec![(commit_ref(c.oid), snap_id)],
+            };
+            summary.compaction_checked = true;
+            if let Some(plan) = maintenance::plan_with(self.store, opts, &overlay)? {
+                summary.phases.push(("encode", t.elapsed()));
+                let report = maintenance::publish(self.store, plan, &overlay)?;
+                summary.phases.extend(report.phases.iter().copied());
+                summary.compaction = Some(report);
+                return Ok(true);
+            }
+        }
         let refs = self.write_objects(unwritten, &[bytes], vec![commit_ref(c.oid)])?;
         summary.phases.push(("write objects", t.elapsed()));
         let t = Instant::now();
         self.publish_prepared(refs)?;
         summary.phases.push(("update refs", t.elapsed()));
         Ok(true)
+    }
+
+    /// A commit whose base is at the end of a delta chain of the longest
+    /// depth: stored as a delta on the member of that chain at half that
+    /// depth (the composed changes of a few commits, read from the delta
+    /// files in between; nothing is resolved). Those changes grow with the
+    /// history since that member, so past a quarter of the files the commit
+    /// is stored in full instead, and later chains start from it.
+    fn encode_rebased(
+        &self,
+        c: Commit,
+        base: (ObjectId, &SnapshotHeader),
+        segments: Vec<ObjectId>,
+        changes: Vec<EntryChange>,
+        files: u64,
+    ) -> Result<Vec<u8>, IndexError> {
+        let (mut mid, mut mid_h) = (base.0, base.1.clone());
+        while mid_h.depth > MAX_DELTA_DEPTH / 2 {
+            let Some(next) = mid_h.base else { break };
+            mid = next;
+            mid_h = Snapshot::header(self.store, mid)?;
+        }
+        let below = Snapshot::changes_since(self.store, base.0, mid)?;
+        if (below.1.len() + changes.len()) as u64 <= files / 4 {
+            let (segments, changes) = compose_changes(below, (segments, changes));
+            return Ok(Snapshot::encode_delta(c.oid, c.tree, (mid, &mid_h), segments, &changes, files));
+        }
+        let resolved = Snapshot::load(self.store, base.0)?.apply(c.oid, c.tree, segments, changes);
+        Ok(resolved.pruned().encode())
     }
 
     /// Where a blob of the state lives, as a snapshot entry's `DocRef`
@@ -389,7 +463,7 @@ impl<'a> Indexer<'a> {
         changes.sort_by(|a, b| a.path().cmp(b.path()));
         let base_entries: Vec<TreeEntry> = base.map(snapshot_tree_entries).unwrap_or_default();
         let entries = merge_changes(&base_entries, &changes);
-        let mut memo = self.load_memo()?;
+        let mut memo = self.load_memo(None)?;
         if let Some(base) = base {
             remember_skipped(&mut memo, base);
         }
@@ -476,11 +550,7 @@ impl<'a> Indexer<'a> {
 
     /// The nearest ancestor of `commit` that is indexed (in the store or in
     /// this batch), with its tree and file list.
-    fn find_base(
-        &self,
-        commit: GitOid,
-        batch: &HashMap<GitOid, (GitOid, Arc<Vec<TreeEntry>>)>,
-    ) -> Result<Option<(GitOid, Arc<Vec<TreeEntry>>)>, IndexError> {
+    fn find_base(&self, commit: GitOid, batch: &HashMap<GitOid, TreeState>) -> Result<Option<TreeState>, IndexError> {
         let indexed = |a: &GitOid| -> Result<bool, IndexError> {
             Ok(batch.contains_key(a) || get_ref(self.store, &commit_ref(*a))?.is_some())
         };
@@ -526,7 +596,11 @@ impl<'a> Indexer<'a> {
     /// blob is in several segments — compaction copies live docs into a new
     /// segment before the old ones are collected — the newest wins, so new
     /// snapshots never pull a superseded segment back to life.
-    fn load_memo(&self) -> Result<HashMap<GitOid, Known>, IndexError> {
+    ///
+    /// With `only` (sorted, distinct), just those blobs are looked up: the
+    /// rest of every doc table is skipped with a binary search, and the scan
+    /// stops once all are found.
+    fn load_memo(&self, only: Option<&[GitOid]>) -> Result<HashMap<GitOid, Known>, IndexError> {
         let mut memo = HashMap::new();
         let mut segments: Vec<(std::time::SystemTime, ObjectId)> = Vec::new();
         for id in self.store.list(Kind::Segment)? {
@@ -544,10 +618,13 @@ impl<'a> Indexer<'a> {
             if pending.contains(&seg_id) {
                 continue;
             }
+            if only.is_some_and(|o| memo.len() == o.len()) {
+                break;
+            }
             let segment = open_segment(self.store, seg_id)?;
             for doc in 0..segment.num_docs() {
                 let e = segment.doc(doc);
-                if !e.git_oid.is_null() {
+                if !e.git_oid.is_null() && only.is_none_or(|o| o.binary_search(&e.git_oid).is_ok()) {
                     memo.entry(e.git_oid).or_insert(Known::Doc { segment: seg_id, doc, size: e.size });
                 }
             }
@@ -603,7 +680,7 @@ impl<'a> Indexer<'a> {
                 self.flush_segment(full, &mut pending, memo, summary, unwritten)?;
             }
         }
-        if writer.len() > 0 {
+        if !writer.is_empty() {
             self.flush_segment(writer, &mut pending, memo, summary, unwritten)?;
         }
         progress.finish();

@@ -18,7 +18,10 @@ mod refs;
 mod snapshot;
 
 pub use refs::{commit_ref, get_ref, load_refs, ref_files, update_refs, with_ref_lock, PreparedRefs, RefWriter, Refs};
-pub use snapshot::{DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, MAX_DELTA_DEPTH, SNAPSHOT_VERSION};
+pub use snapshot::{
+    compose_changes, DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, StoredSnapshot, MAX_DELTA_DEPTH,
+    SNAPSHOT_VERSION,
+};
 
 use std::path::PathBuf;
 

@@ -219,6 +219,19 @@ impl PreparedRefs {
     pub fn new(refs: &[(String, ObjectId)], staged: grove_store::Staged) -> PreparedRefs {
         PreparedRefs { names: refs.iter().map(|(n, _)| n.clone()).collect(), staged }
     }
+
+    /// The names of the prepared refs, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Keeps the refs whose flag in `keep` is set (same order as
+    /// [`PreparedRefs::names`]) and discards the others' files.
+    pub fn retain(&mut self, keep: &[bool]) {
+        self.staged.retain(keep);
+        let mut flags = keep.iter();
+        self.names.retain(|_| flags.next().copied().unwrap_or(false));
+    }
 }
 
 /// Point updates of refs under the store's writer lock.
@@ -343,7 +356,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_or_create(dir.path()).unwrap();
         with_ref_lock::<_, ManifestError>(&store, |w| w.set("a", ObjectId([1; 32]))).unwrap();
-        update_refs::<_, ManifestError>(&store, |r| Ok(r.set("b".into(), ObjectId([2; 32])))).unwrap();
+        update_refs::<_, ManifestError>(&store, |r| {
+            r.set("b".into(), ObjectId([2; 32]));
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(get_ref(&store, "a").unwrap(), Some(ObjectId([1; 32])));
         assert_eq!(load_refs(&store).unwrap().len(), 2);
         // A failing update leaves the refs as they were.

@@ -251,12 +251,16 @@ impl Snapshot {
     /// Reads only a snapshot's header (the file's hash is still checked).
     pub fn header(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
         let bytes = store.read_verified(Kind::Snapshot, id)?;
-        let path = store.path_of(Kind::Snapshot, id);
+        Snapshot::header_of(&bytes, &store.path_of(Kind::Snapshot, id))
+    }
+
+    /// The header of a snapshot file's bytes (`path` names it in errors).
+    pub fn header_of(bytes: &[u8], path: &std::path::Path) -> Result<SnapshotHeader, ManifestError> {
         // Version 2 headers are read without decompressing the body.
-        if let Some((h, _, _)) = parse_header(&bytes, &path)? {
+        if let Some((h, _, _)) = parse_header(bytes, path)? {
             return Ok(h);
         }
-        let s = Snapshot::decode_v1(&bytes, &path)?;
+        let s = Snapshot::decode_v1(bytes, path)?;
         Ok(SnapshotHeader {
             commit: s.commit,
             tree: s.tree,
@@ -328,10 +332,37 @@ impl Snapshot {
             None => Arc::new(Snapshot::load(store, base_id)?),
         };
         let changes = decode_changes(&body, h.segments.len(), &path)?;
+        let s = base.apply(h.commit, h.tree, h.segments, changes);
+        if s.entries.len() as u64 != h.files {
+            return Err(corrupt(&path, "delta does not apply to its base"));
+        }
+        Ok(s)
+    }
+
+    /// The same snapshot listing only the segments its entries use.
+    pub fn pruned(mut self) -> Snapshot {
+        let mut index: Vec<Option<u32>> = vec![None; self.segments.len()];
+        let mut segments = Vec::new();
+        for e in &mut self.entries {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let i = *index[segment as usize].get_or_insert_with(|| {
+                    segments.push(self.segments[segment as usize]);
+                    (segments.len() - 1) as u32
+                });
+                e.doc = DocRef::Indexed { segment: i, doc };
+            }
+        }
+        self.segments = segments;
+        self
+    }
+
+    /// This snapshot with `changes` applied (sorted by path; a `Set` entry's
+    /// segment index points into `own`, as in a delta file).
+    pub fn apply(&self, commit: GitOid, tree: GitOid, own: Vec<ObjectId>, changes: Vec<EntryChange>) -> Snapshot {
+        let base = self;
         // Resolved segment list: the base's, then the delta's new ones.
         let mut segments = base.segments.clone();
-        let remap: Vec<u32> = h
-            .segments
+        let remap: Vec<u32> = own
             .iter()
             .map(|s| match segments.iter().position(|x| x == s) {
                 Some(i) => i as u32,
@@ -363,10 +394,237 @@ impl Snapshot {
             }
         }
         entries.extend_from_slice(&base.entries[i..]);
-        if entries.len() as u64 != h.files {
-            return Err(corrupt(&path, "delta does not apply to its base"));
+        Snapshot { commit, tree, segments, entries }
+    }
+}
+
+impl Snapshot {
+    /// The changes that turn `to`, a snapshot below `from` in its delta
+    /// chain, into `from`: the delta files between them composed, each read
+    /// once and nothing resolved. Returns a segment list and the changes
+    /// (sorted by path, each set entry's segment index into that list), as
+    /// [`Snapshot::encode_delta`] takes them. A deletion may name a path
+    /// `to` lacks (added and deleted in between), which applying ignores.
+    pub fn changes_since(
+        store: &Store,
+        from: ObjectId,
+        to: ObjectId,
+    ) -> Result<(Vec<ObjectId>, Vec<EntryChange>), ManifestError> {
+        let mut files = Vec::new();
+        let mut cur = from;
+        while cur != to {
+            if files.len() > MAX_CHAIN {
+                return Err(corrupt(&store.path_of(Kind::Snapshot, from), "delta chain too long"));
+            }
+            let f = StoredSnapshot::read(store, cur)?;
+            let (Some(base), StoredBody::Delta(_)) = (f.header.base, &f.body) else {
+                return Err(corrupt(&store.path_of(Kind::Snapshot, from), "not a delta chain down to its base"));
+            };
+            cur = base;
+            files.push(f);
         }
-        Ok(Snapshot { commit: h.commit, tree: h.tree, segments, entries })
+        let mut acc = (Vec::new(), Vec::new());
+        for f in files.into_iter().rev() {
+            let StoredBody::Delta(changes) = f.body else { unreachable!("checked above") };
+            acc = compose_changes(acc, (f.header.segments, changes));
+        }
+        Ok(acc)
+    }
+}
+
+/// `upper` applied after `lower`, as one set of changes: both sorted by path,
+/// each with its own segment list; the result has its own list.
+pub fn compose_changes(
+    lower: (Vec<ObjectId>, Vec<EntryChange>),
+    upper: (Vec<ObjectId>, Vec<EntryChange>),
+) -> (Vec<ObjectId>, Vec<EntryChange>) {
+    let mut segments: Vec<ObjectId> = Vec::new();
+    let mut out = Vec::with_capacity(lower.1.len() + upper.1.len());
+    let mut take = |c: EntryChange, from: &[ObjectId]| match c {
+        EntryChange::Set(mut e) => {
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let id = from[segment as usize];
+                let idx = match segments.iter().position(|s| *s == id) {
+                    Some(i) => i,
+                    None => {
+                        segments.push(id);
+                        segments.len() - 1
+                    }
+                };
+                e.doc = DocRef::Indexed { segment: idx as u32, doc };
+            }
+            out.push(EntryChange::Set(e));
+        }
+        EntryChange::Delete(p) => out.push(EntryChange::Delete(p)),
+    };
+    let (lsegs, upper_segs) = (lower.0, upper.0);
+    let mut l = lower.1.into_iter().peekable();
+    let mut u = upper.1.into_iter().peekable();
+    loop {
+        let order = match (l.peek(), u.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(a), Some(b)) => change_path(a).cmp(change_path(b)),
+        };
+        match order {
+            std::cmp::Ordering::Less => take(l.next().expect("peeked"), &lsegs),
+            std::cmp::Ordering::Greater => take(u.next().expect("peeked"), &upper_segs),
+            std::cmp::Ordering::Equal => {
+                l.next();
+                take(u.next().expect("peeked"), &upper_segs);
+            }
+        }
+    }
+    (segments, out)
+}
+
+fn change_path(c: &EntryChange) -> &[u8] {
+    match c {
+        EntryChange::Set(e) => &e.path,
+        EntryChange::Delete(p) => p,
+    }
+}
+
+/// One snapshot file as stored, not resolved against its base: what
+/// compaction rewrites when it moves documents to a new segment.
+#[derive(Clone, Debug)]
+pub struct StoredSnapshot {
+    header: SnapshotHeader,
+    body: StoredBody,
+}
+
+#[derive(Clone, Debug)]
+enum StoredBody {
+    Full(Vec<Entry>),
+    Delta(Vec<EntryChange>),
+}
+
+impl StoredSnapshot {
+    /// Reads and checks one file (its hash, its encoding); a delta's base is
+    /// not read.
+    pub fn read(store: &Store, id: ObjectId) -> Result<StoredSnapshot, ManifestError> {
+        let bytes = store.read_verified(Kind::Snapshot, id)?;
+        StoredSnapshot::parse(&bytes, &store.path_of(Kind::Snapshot, id))
+    }
+
+    /// One file's bytes, checked as [`StoredSnapshot::read`] does but for
+    /// the hash (`path` names it in errors).
+    pub fn parse(bytes: &[u8], path: &std::path::Path) -> Result<StoredSnapshot, ManifestError> {
+        match parse(bytes, path)? {
+            Parsed::V1(s) => {
+                let header = SnapshotHeader {
+                    commit: s.commit,
+                    tree: s.tree,
+                    base: None,
+                    depth: 0,
+                    files: s.entries.len() as u64,
+                    segments: s.segments,
+                };
+                Ok(StoredSnapshot { header, body: StoredBody::Full(s.entries) })
+            }
+            Parsed::V2(header, body) => {
+                let nseg = header.segments.len();
+                let body = match header.base {
+                    None => StoredBody::Full(decode_entries(&body, nseg, path)?),
+                    Some(_) => StoredBody::Delta(decode_changes(&body, nseg, path)?),
+                };
+                Ok(StoredSnapshot { header, body })
+            }
+        }
+    }
+
+    pub fn header(&self) -> &SnapshotHeader {
+        &self.header
+    }
+
+    /// The documents this file itself points at (a delta: its changes only).
+    pub fn docs(&self) -> impl Iterator<Item = (ObjectId, u32)> + '_ {
+        let entries: Box<dyn Iterator<Item = &Entry>> = match &self.body {
+            StoredBody::Full(entries) => Box::new(entries.iter()),
+            StoredBody::Delta(changes) => Box::new(changes.iter().filter_map(|c| match c {
+                EntryChange::Set(e) => Some(e),
+                EntryChange::Delete(_) => None,
+            })),
+        };
+        entries.filter_map(|e| match e.doc {
+            DocRef::Indexed { segment, doc } => Some((self.header.segments[segment as usize], doc)),
+            DocRef::Skipped { .. } => None,
+        })
+    }
+
+    /// The file re-encoded with its documents moved: an entry pointing at doc
+    /// `d` of a segment `s` in `moved` now points at doc `moved[s][d]` of
+    /// `to`, and a delta applies to `base` (its old base moved the same way,
+    /// or the old base itself). Same kind, depth, commit and entries
+    /// otherwise, so a chain rewritten file by file resolves to the old
+    /// chain with the documents moved. Costs the size of this file, not of
+    /// the resolved snapshot. `None` if an entry points at a doc `moved`
+    /// drops (`u32::MAX`).
+    pub fn encode_moved(
+        &self,
+        moved: &HashMap<ObjectId, Vec<u32>>,
+        to: ObjectId,
+        base: Option<ObjectId>,
+    ) -> Option<Vec<u8>> {
+        let h = &self.header;
+        let mut segments: Vec<ObjectId> = Vec::with_capacity(h.segments.len());
+        let index: Vec<u32> = h
+            .segments
+            .iter()
+            .map(|s| {
+                let s = if moved.contains_key(s) { to } else { *s };
+                match segments.iter().position(|x| *x == s) {
+                    Some(i) => i as u32,
+                    None => {
+                        segments.push(s);
+                        (segments.len() - 1) as u32
+                    }
+                }
+            })
+            .collect();
+        let move_entry = |e: &Entry| -> Option<Entry> {
+            let mut e = e.clone();
+            if let DocRef::Indexed { segment, doc } = e.doc {
+                let doc = match moved.get(&h.segments[segment as usize]) {
+                    Some(map) => *map.get(doc as usize).filter(|&&d| d != u32::MAX)?,
+                    None => doc,
+                };
+                e.doc = DocRef::Indexed { segment: index[segment as usize], doc };
+            }
+            Some(e)
+        };
+        let mut body = Vec::new();
+        let mut prev: &[u8] = &[];
+        match &self.body {
+            StoredBody::Full(entries) => {
+                put_varint(&mut body, entries.len() as u64);
+                for e in entries {
+                    put_entry(&mut body, prev, &move_entry(e)?);
+                    prev = &e.path;
+                }
+            }
+            StoredBody::Delta(changes) => {
+                put_varint(&mut body, changes.len() as u64);
+                for c in changes {
+                    match c {
+                        EntryChange::Set(e) => {
+                            body.push(0);
+                            put_entry(&mut body, prev, &move_entry(e)?);
+                            prev = &e.path;
+                        }
+                        EntryChange::Delete(path) => {
+                            body.push(1);
+                            put_path(&mut body, prev, path);
+                            prev = path;
+                        }
+                    }
+                }
+            }
+        }
+        let base = if h.base.is_some() { base } else { None };
+        let header = SnapshotHeader { base, segments, ..h.clone() };
+        Some(encode_file(&header, &body))
     }
 }
 
@@ -729,6 +987,129 @@ mod tests {
         let bad = Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), vec![], &[], 99)
             .unwrap();
         assert!(Snapshot::load(&store, bad).is_err());
+    }
+
+    #[test]
+    fn composed_changes_resolve_like_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let base = sample();
+        let base_id = base.store(&store).unwrap();
+        let base_h = Snapshot::header(&store, base_id).unwrap();
+        let set = |path: &[u8], seg: u32, doc: u32| {
+            EntryChange::Set(Entry {
+                path: path.to_vec(),
+                mode: EntryMode::File,
+                git_oid: GitOid([doc as u8; 20]),
+                doc: DocRef::Indexed { segment: seg, doc },
+            })
+        };
+        // d1 adds m (new segment) and n, changes a/b.rs; d2 deletes m and n
+        // (a path the base lacks), changes a/b.rs again and adds q.
+        let (s1, s2) = (ObjectId([8; 32]), ObjectId([9; 32]));
+        let c1 = vec![set(b"a/b.rs", 0, 1), set(b"m", 0, 2), set(b"n", 1, 5)];
+        let d1 = Snapshot::store_delta(
+            &store,
+            GitOid([1; 20]),
+            GitOid([2; 20]),
+            (base_id, &base_h),
+            vec![s1, ObjectId([3; 32])],
+            &c1,
+            5,
+        )
+        .unwrap();
+        let d1_h = Snapshot::header(&store, d1).unwrap();
+        let c2 = vec![
+            set(b"a/b.rs", 0, 3),
+            EntryChange::Delete(b"m".to_vec()),
+            EntryChange::Delete(b"n".to_vec()),
+            set(b"q", 0, 4),
+        ];
+        let d2 =
+            Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (d1, &d1_h), vec![s2], &c2, 4).unwrap();
+        let (segments, changes) = Snapshot::changes_since(&store, d2, base_id).unwrap();
+        let flat =
+            Snapshot::store_delta(&store, GitOid([1; 20]), GitOid([2; 20]), (base_id, &base_h), segments, &changes, 4)
+                .unwrap();
+        let (want, got) = (Snapshot::load(&store, d2).unwrap(), Snapshot::load(&store, flat).unwrap());
+        type Resolved = Vec<(Vec<u8>, GitOid, Option<ObjectId>)>;
+        let resolve = |s: &Snapshot| -> Resolved {
+            s.entries
+                .iter()
+                .map(|e| match e.doc {
+                    DocRef::Indexed { segment, .. } => (e.path.clone(), e.git_oid, Some(s.segments[segment as usize])),
+                    DocRef::Skipped { .. } => (e.path.clone(), e.git_oid, None),
+                })
+                .collect()
+        };
+        assert_eq!(resolve(&got), resolve(&want));
+        assert_eq!(Snapshot::header(&store, flat).unwrap().depth, 1);
+        // Not a chain down to `to`: refused.
+        assert!(Snapshot::changes_since(&store, base_id, d2).is_err());
+    }
+
+    #[test]
+    fn moved_files_resolve_to_the_old_chain_with_documents_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let base = sample();
+        let base_id = base.store(&store).unwrap();
+        let base_h = Snapshot::header(&store, base_id).unwrap();
+        let delta_seg = ObjectId([8; 32]);
+        let changes = vec![
+            EntryChange::Set(Entry {
+                path: b"m".to_vec(),
+                mode: EntryMode::File,
+                git_oid: GitOid([9; 20]),
+                doc: DocRef::Indexed { segment: 0, doc: 2 },
+            }),
+            EntryChange::Delete(b"z".to_vec()),
+        ];
+        let id = Snapshot::store_delta(
+            &store,
+            GitOid([1; 20]),
+            GitOid([2; 20]),
+            (base_id, &base_h),
+            vec![delta_seg],
+            &changes,
+            3,
+        )
+        .unwrap();
+        let before = Snapshot::load(&store, id).unwrap();
+        // Segments [4; 32] and [8; 32] merge into [10; 32].
+        let to = ObjectId([10; 32]);
+        let moved: HashMap<ObjectId, Vec<u32>> = [
+            (ObjectId([4; 32]), (0..8).map(|d| if d == 7 { 0 } else { u32::MAX }).collect()),
+            (delta_seg, vec![u32::MAX, u32::MAX, 1]),
+        ]
+        .into_iter()
+        .collect();
+        let file = StoredSnapshot::read(&store, base_id).unwrap();
+        assert_eq!(file.docs().collect::<Vec<_>>(), vec![(ObjectId([4; 32]), 7), (ObjectId([3; 32]), 0)]);
+        let new_base = store.put(Kind::Snapshot, &file.encode_moved(&moved, to, None).unwrap()).unwrap();
+        let file = StoredSnapshot::read(&store, id).unwrap();
+        assert_eq!(file.docs().collect::<Vec<_>>(), vec![(delta_seg, 2)]);
+        let new_id = store.put(Kind::Snapshot, &file.encode_moved(&moved, to, Some(new_base)).unwrap()).unwrap();
+        let after = Snapshot::load(&store, new_id).unwrap();
+        assert_eq!(Snapshot::header(&store, new_id).unwrap().depth, 1);
+        type Resolved = Vec<(Vec<u8>, Option<(ObjectId, u32)>)>;
+        let resolve = |s: &Snapshot| -> Resolved {
+            s.entries
+                .iter()
+                .map(|e| match e.doc {
+                    DocRef::Indexed { segment, doc } => (e.path.clone(), Some((s.segments[segment as usize], doc))),
+                    DocRef::Skipped { .. } => (e.path.clone(), None),
+                })
+                .collect()
+        };
+        let want: Vec<_> = resolve(&before)
+            .into_iter()
+            .map(|(p, d)| (p, d.map(|(seg, doc)| moved.get(&seg).map_or((seg, doc), |m| (to, m[doc as usize])))))
+            .collect();
+        assert_eq!(resolve(&after), want);
+        // A document the move drops cannot be pointed at.
+        let none: HashMap<ObjectId, Vec<u32>> = [(delta_seg, vec![u32::MAX; 3])].into_iter().collect();
+        assert!(file.encode_moved(&none, to, Some(new_base)).is_none());
     }
 
     proptest! {

@@ -7,15 +7,15 @@
 //! short:
 //!
 //! ```text
-//! header (16 B) | content | doc table | dictionary (fst) | postings | footer (112 B)
+//! header (16 B) | content | doc table | dictionary | postings | footer (112 B)
 //! ```
 //!
 //! * content: one zstd frame per doc, with content size and content checksum.
 //! * doc table: fixed 80-byte records (content id, git oid, raw size, content
 //!   offset and length).
-//! * dictionary: an `fst::Map` from the 3-byte big-endian trigram to a tagged
-//!   value: one or two doc ids stored inline, or the offset of a posting
-//!   record in the postings section.
+//! * dictionary: a block table (`dict.rs`; version 1 used an `fst::Map`)
+//!   from the trigram to a tagged value: one or two doc ids stored inline,
+//!   or the offset of a posting record in the postings section.
 //! * postings: per list, the smallest of delta-varint, bitset or serialized
 //!   `RoaringBitmap` (see `postings.rs`); readers always get a `RoaringBitmap`.
 //! * footer: offset, length and crc32 of every section, the doc count, its own
@@ -23,12 +23,12 @@
 //!
 //! Safety model: [`Segment::open`] checks magic, version, footer crc, section
 //! bounds and the crc32 of the doc table, dictionary and postings sections
-//! before anything is parsed, so the fst is never built over unchecked bytes.
+//! before anything is parsed, so no dictionary is read from unchecked bytes.
 //! Content is checked per doc when it is read (zstd frame checksum and
 //! decompressed length). [`Segment::verify`] is the deep check used by
-//! `grove check`. Corrupt input yields `Err`, never a panic (fst lookups on a
-//! crafted dictionary that passes the crc are additionally guarded by
-//! `catch_unwind`).
+//! `grove check`. Corrupt input yields `Err`, never a panic (block tables
+//! bounds-check every read; version-1 fst lookups on a crafted dictionary
+//! that passes the crc are guarded by `catch_unwind`).
 //!
 //! Architecture invariant: no file I/O here. Readers take byte slices; the
 //! store names, writes and maps the files.
@@ -45,11 +45,15 @@ use rayon::prelude::*;
 pub use roaring::RoaringBitmap;
 use zstd::zstd_safe;
 
+mod dict;
 mod postings;
 
-/// The segment format version this build writes and reads. A reader refuses
-/// every other version with [`SegmentError::UnsupportedVersion`].
-pub const FORMAT_VERSION: u32 = 1;
+use dict::{Dict, DictWriter};
+
+/// The segment format version this build writes. It reads this one and
+/// version 1 (an fst dictionary) and refuses every other version with
+/// [`SegmentError::UnsupportedVersion`].
+pub const FORMAT_VERSION: u32 = 2;
 
 /// First 8 bytes of every segment file.
 pub const HEADER_MAGIC: [u8; 8] = *b"GROVESEG";
@@ -62,7 +66,7 @@ pub const FOOTER_LEN: usize = 112;
 /// One doc table record.
 pub const DOC_RECORD_LEN: usize = 80;
 
-/// Dictionary value tags (low 2 bits of the fst value).
+/// Dictionary value tags (low 2 bits of the value).
 const TAG_RECORD: u64 = 0;
 const TAG_ONE: u64 = 1;
 const TAG_TWO: u64 = 2;
@@ -124,9 +128,10 @@ pub struct PreparedDoc {
 
 /// The distinct folded trigrams of `content`, sorted: exactly
 /// `grove_ngram::trigrams_of` (a test checks that), but deduplicating with a
-/// thread-local bitset over the 2^24 trigram space and sorting only the
-/// distinct ones, instead of sorting every position. About 4× faster on
-/// source code, and this is the hot loop of indexing.
+/// thread-local bitset over the 2^24 trigram space instead of sorting every
+/// position, and, for all but tiny inputs, reading them back in order from
+/// that bitset (a summary bit per non-zero word) instead of sorting the
+/// distinct ones. This is the hot loop of indexing.
 pub fn doc_trigrams(content: &[u8], out: &mut Vec<Trigram>) {
     out.clear();
     if content.len() < 3 {
@@ -134,30 +139,52 @@ pub fn doc_trigrams(content: &[u8], out: &mut Vec<Trigram>) {
     }
     SEEN.with(|seen| {
         let mut seen = seen.borrow_mut();
-        if seen.is_empty() {
-            *seen = vec![0u64; 1 << 18];
+        if seen.0.is_empty() {
+            *seen = (vec![0u64; 1 << 18], vec![0u64; 1 << 12]);
         }
-        let seen = &mut seen[..];
+        let (words, summary) = &mut *seen;
+        let (words, summary) = (&mut words[..], &mut summary[..]);
         let fold = grove_ngram::fold_byte;
         let mut t: u32 = (fold(content[0]) as u32) << 8 | fold(content[1]) as u32;
         for &b in &content[2..] {
             t = (t << 8 | fold(b) as u32) & 0x00ff_ffff;
             let (w, bit) = ((t >> 6) as usize, 1u64 << (t & 63));
-            if seen[w] & bit == 0 {
-                seen[w] |= bit;
+            if words[w] & bit == 0 {
+                words[w] |= bit;
+                summary[w >> 6] |= 1 << (w & 63);
                 out.push(t);
             }
         }
-        for &t in out.iter() {
-            seen[(t >> 6) as usize] = 0;
+        // Scanning the summary costs 4096 words: worth it past a few
+        // hundred trigrams, where sorting them costs more.
+        if out.len() < 512 {
+            for &t in out.iter() {
+                words[(t >> 6) as usize] = 0;
+                summary[(t >> 12) as usize] = 0;
+            }
+            out.sort_unstable();
+            return;
+        }
+        out.clear();
+        for (sw, s) in summary.iter_mut().enumerate() {
+            let mut bits = std::mem::take(s);
+            while bits != 0 {
+                let w = sw << 6 | bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let mut word = std::mem::take(&mut words[w]);
+                while word != 0 {
+                    out.push((w << 6 | word.trailing_zeros() as usize) as Trigram);
+                    word &= word - 1;
+                }
+            }
         }
     });
-    out.sort_unstable();
 }
 
 thread_local! {
-    /// One bit per trigram (2 MiB), all clear between calls of `doc_trigrams`.
-    static SEEN: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// One bit per trigram (2 MiB), and one per non-zero word of those (32
+    /// KiB), all clear between calls of `doc_trigrams`.
+    static SEEN: RefCell<(Vec<u64>, Vec<u64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
         const { RefCell::new(None) };
     static SCRATCH: RefCell<(Vec<u8>, Vec<Trigram>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -266,14 +293,8 @@ impl SegmentWriter {
     pub fn add(&mut self, doc: PreparedDoc) -> u32 {
         let id = self.num_docs;
         self.num_docs = id.checked_add(1).expect("more than u32::MAX docs in one segment");
-        let content_off = (self.out.len() - HEADER_LEN) as u64;
-        self.out.extend_from_slice(&doc.compressed);
-        self.docs.extend_from_slice(&doc.content_id.0);
-        self.docs.extend_from_slice(&doc.git_oid.0);
-        self.docs.extend_from_slice(&doc.raw_len.to_le_bytes());
-        self.docs.extend_from_slice(&content_off.to_le_bytes());
-        self.docs.extend_from_slice(&(doc.compressed.len() as u64).to_le_bytes());
-        self.docs.extend_from_slice(&0u32.to_le_bytes());
+        let entry = DocEntry { content_id: doc.content_id, git_oid: doc.git_oid, size: doc.raw_len };
+        push_doc(&mut self.out, &mut self.docs, &entry, &doc.compressed);
         self.raw_bytes += doc.raw_len;
         for &t in &doc.trigrams {
             self.buckets[(t >> 16) as usize].push((t as u64) << 32 | id as u64);
@@ -296,12 +317,12 @@ impl SegmentWriter {
 
     /// Serializes the whole segment file.
     pub fn finish(self) -> Vec<u8> {
-        let SegmentWriter { mut out, docs, num_docs, raw_bytes: _, buckets } = self;
+        let SegmentWriter { out, docs, num_docs, raw_bytes: _, buckets } = self;
 
         // Each bucket (one first byte) is sorted and encoded on its own
         // thread; sorting the packed pairs orders them by trigram, then doc.
         let encode_bucket = |mut pairs: Vec<u64>| {
-            pairs.sort_unstable();
+            sort_pairs(&mut pairs);
             let mut post: Vec<u8> = Vec::new();
             let mut entries = Vec::new();
             let mut ids: Vec<u32> = Vec::new();
@@ -309,62 +330,210 @@ impl SegmentWriter {
                 let t = (group[0] >> 32) as Trigram;
                 ids.clear();
                 ids.extend(group.iter().map(|&p| p as u32));
-                let value = match ids[..] {
-                    [a] => (a as u64) << 2 | TAG_ONE,
-                    [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
-                    _ => {
-                        let off = post.len() as u64;
-                        postings::encode(&ids, &mut post);
-                        off << 2 | TAG_RECORD
-                    }
-                };
-                entries.push((t, value));
+                entries.push((t, encode_list(&ids, &mut post)));
             }
             (entries, post)
         };
         // Small segments (one commit's new files) are not worth the threads.
         let total: usize = buckets.iter().map(Vec::len).sum();
-        let encoded: Vec<(Vec<(Trigram, u64)>, Vec<u8>)> = if total < 1 << 18 {
+        let encoded: Vec<EncodedBucket> = if total < 1 << 18 {
             buckets.into_iter().map(encode_bucket).collect()
         } else {
             buckets.into_par_iter().map(encode_bucket).collect()
         };
         let mut post: Vec<u8> = Vec::with_capacity(encoded.iter().map(|e| e.1.len()).sum());
-        let mut dict = fst::MapBuilder::memory();
+        let mut dict = DictWriter::default();
         for (entries, bucket_post) in encoded {
             let base = post.len() as u64;
             for (t, value) in entries {
                 let value = if value & 3 == TAG_RECORD { value + (base << 2) } else { value };
-                dict.insert(trigram_key(t), value).expect("trigrams inserted in increasing order");
+                dict.insert(t, value);
             }
             post.extend_from_slice(&bucket_post);
         }
-        let dict = dict.into_inner().expect("fst into Vec");
-
-        let content = HEADER_LEN..out.len();
-        out.reserve(docs.len() + dict.len() + post.len() + FOOTER_LEN);
-        let docs_r = append(&mut out, &docs);
-        let dict_r = append(&mut out, &dict);
-        let post_r = append(&mut out, &post);
-
-        let mut footer = [0u8; FOOTER_LEN];
-        for (i, r) in [content, docs_r, dict_r, post_r].into_iter().enumerate() {
-            let d = &mut footer[i * 24..i * 24 + 24];
-            d[0..8].copy_from_slice(&(r.start as u64).to_le_bytes());
-            d[8..16].copy_from_slice(&(r.len() as u64).to_le_bytes());
-            d[16..20].copy_from_slice(&crc32fast::hash(&out[r]).to_le_bytes());
-        }
-        footer[96..100].copy_from_slice(&num_docs.to_le_bytes());
-        let fcrc = crc32fast::hash(&footer[..100]);
-        footer[100..104].copy_from_slice(&fcrc.to_le_bytes());
-        footer[104..112].copy_from_slice(&TRAILER_MAGIC);
-        out.extend_from_slice(&footer);
-
-        out[0..8].copy_from_slice(&HEADER_MAGIC);
-        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out[12..16].copy_from_slice(&0u32.to_le_bytes());
-        out
+        let dict = dict.finish();
+        assemble(out, &docs, &dict, &post, num_docs)
     }
+}
+
+/// One bucket's dictionary entries and its postings bytes.
+type EncodedBucket = (Vec<(Trigram, u64)>, Vec<u8>);
+
+/// Sorts one bucket's (trigram << 32 | doc) pairs. They arrive in doc
+/// order and the bucket fixes the trigram's high byte, so a stable radix
+/// sort on the trigram's two low bytes orders them by (trigram, doc): two
+/// linear passes instead of a comparison sort, which dominated finishing a
+/// segment of many docs.
+fn sort_pairs(pairs: &mut Vec<u64>) {
+    if pairs.len() < 1024 {
+        pairs.sort_unstable();
+        return;
+    }
+    let mut tmp = vec![0u64; pairs.len()];
+    for shift in [32, 40] {
+        let mut start = [0usize; 257];
+        for &p in pairs.iter() {
+            start[((p >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for i in 0..256 {
+            start[i + 1] += start[i];
+        }
+        for &p in pairs.iter() {
+            let b = ((p >> shift) & 0xff) as usize;
+            tmp[start[b]] = p;
+            start[b] += 1;
+        }
+        std::mem::swap(pairs, &mut tmp);
+    }
+}
+
+/// The dictionary value of a posting list (`ids` increasing, not empty):
+/// one or two ids inline, else the offset of a record appended to `post`.
+fn encode_list(ids: &[u32], post: &mut Vec<u8>) -> u64 {
+    match *ids {
+        [a] => (a as u64) << 2 | TAG_ONE,
+        [a, b] if b < 1 << 31 => (b as u64) << 33 | (a as u64) << 2 | TAG_TWO,
+        _ => {
+            let off = post.len() as u64;
+            postings::encode(ids, post);
+            off << 2 | TAG_RECORD
+        }
+    }
+}
+
+/// Completes a segment file: `out` holds the header placeholder and the
+/// content section; appends the other sections and the footer.
+fn assemble(mut out: Vec<u8>, docs: &[u8], dict: &[u8], post: &[u8], num_docs: u32) -> Vec<u8> {
+    let content = HEADER_LEN..out.len();
+    out.reserve(docs.len() + dict.len() + post.len() + FOOTER_LEN);
+    let docs_r = append(&mut out, docs);
+    let dict_r = append(&mut out, dict);
+    let post_r = append(&mut out, post);
+
+    let mut footer = [0u8; FOOTER_LEN];
+    for (i, r) in [content, docs_r, dict_r, post_r].into_iter().enumerate() {
+        let d = &mut footer[i * 24..i * 24 + 24];
+        d[0..8].copy_from_slice(&(r.start as u64).to_le_bytes());
+        d[8..16].copy_from_slice(&(r.len() as u64).to_le_bytes());
+        d[16..20].copy_from_slice(&crc32fast::hash(&out[r]).to_le_bytes());
+    }
+    footer[96..100].copy_from_slice(&num_docs.to_le_bytes());
+    let fcrc = crc32fast::hash(&footer[..100]);
+    footer[100..104].copy_from_slice(&fcrc.to_le_bytes());
+    footer[104..112].copy_from_slice(&TRAILER_MAGIC);
+    out.extend_from_slice(&footer);
+
+    out[0..8].copy_from_slice(&HEADER_MAGIC);
+    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[12..16].copy_from_slice(&0u32.to_le_bytes());
+    out
+}
+
+/// Appends a doc's frame to the content section being built in `out` and
+/// its record to the doc table `docs`.
+fn push_doc(out: &mut Vec<u8>, docs: &mut Vec<u8>, e: &DocEntry, frame: &[u8]) {
+    let content_off = (out.len() - HEADER_LEN) as u64;
+    out.extend_from_slice(frame);
+    docs.extend_from_slice(&e.content_id.0);
+    docs.extend_from_slice(&e.git_oid.0);
+    docs.extend_from_slice(&e.size.to_le_bytes());
+    docs.extend_from_slice(&content_off.to_le_bytes());
+    docs.extend_from_slice(&(frame.len() as u64).to_le_bytes());
+    docs.extend_from_slice(&0u32.to_le_bytes());
+}
+
+/// Merges documents of several segments into one new segment file, for
+/// compaction. `parts` lists each source with the ids of the docs to keep,
+/// strictly increasing; they get new ids in that order. Nothing is
+/// decompressed or indexed again: each doc's zstd frame is copied as it is
+/// (its checksum still guards it), and each trigram's posting lists are
+/// concatenated and renumbered, so the cost is that of reading the sources'
+/// dictionaries and postings. The result is byte for byte the segment that
+/// indexing the kept contents afresh, in that order, writes. An error comes
+/// with the index of the part it is about.
+pub fn merge_segments(parts: &[(&Segment, &[u32])]) -> Result<Vec<u8>, (usize, SegmentError)> {
+    const ABSENT: u32 = u32::MAX;
+    let mut out = vec![0u8; HEADER_LEN];
+    let mut docs = Vec::new();
+    let mut num_docs: u32 = 0;
+    // Per part: old doc id → new doc id (ABSENT if dropped).
+    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
+    for (k, (seg, keep)) in parts.iter().enumerate() {
+        let mut remap = vec![ABSENT; if keep.is_empty() { 0 } else { seg.num_docs as usize }];
+        let mut prev = None;
+        for &id in keep.iter() {
+            if prev.is_some_and(|p| id <= p) {
+                return Err((k, corrupt(format!("docs to merge are not increasing at {id}"))));
+            }
+            prev = Some(id);
+            let (entry, frame) = seg.frame(id).map_err(|e| (k, e))?;
+            remap[id as usize] = num_docs;
+            num_docs = num_docs.checked_add(1).expect("more than u32::MAX docs in one segment");
+            push_doc(&mut out, &mut docs, &entry, frame);
+        }
+        remaps.push(remap);
+    }
+    // Each part's dictionary in key order, then a k-way merge by trigram;
+    // equal trigrams come out in part order, so renumbered ids stay sorted.
+    let mut dicts: Vec<Vec<(Trigram, u64)>> = Vec::with_capacity(parts.len());
+    for (k, (seg, keep)) in parts.iter().enumerate() {
+        let mut d = Vec::new();
+        if !keep.is_empty() {
+            seg.check_postings().map_err(|e| (k, e))?;
+            d.reserve(seg.dict().map_err(|e| (k, e))?.len() as usize);
+            seg.walk_dict(&mut |t, v| {
+                d.push((t, v));
+                Ok(())
+            })
+            .map_err(|e| (k, e))?;
+        }
+        dicts.push(d);
+    }
+    // Each part's next key (u32::MAX past its end; trigrams are 24-bit). A
+    // linear scan for the smallest beats a heap for the few parts a merge has.
+    let mut at = vec![0usize; parts.len()];
+    let mut heads: Vec<u32> = dicts.iter().map(|d| d.first().map_or(u32::MAX, |e| e.0)).collect();
+    let mut post = Vec::new();
+    let mut dict = DictWriter::default();
+    let mut ids: Vec<u32> = Vec::new();
+    loop {
+        let t = heads.iter().copied().min().unwrap_or(u32::MAX);
+        if t == u32::MAX {
+            break;
+        }
+        ids.clear();
+        for k in 0..parts.len() {
+            if heads[k] != t {
+                continue;
+            }
+            let remap = &remaps[k];
+            let value = dicts[k][at[k]].1;
+            // Most lists of small segments are one inline doc.
+            if value & 3 == TAG_ONE && value >> 2 < remap.len() as u64 {
+                let n = remap[(value >> 2) as usize];
+                if n != ABSENT {
+                    ids.push(n);
+                }
+            } else {
+                parts[k]
+                    .0
+                    .for_each_doc(value, &mut |d| {
+                        let n = remap[d as usize];
+                        if n != ABSENT {
+                            ids.push(n);
+                        }
+                    })
+                    .map_err(|e| (k, e))?;
+            }
+            at[k] += 1;
+            heads[k] = dicts[k].get(at[k]).map_or(u32::MAX, |e| e.0);
+        }
+        if !ids.is_empty() {
+            let value = encode_list(&ids, &mut post);
+            dict.insert(t, value);
+        }
+    }
+    Ok(assemble(out, &docs, &dict.finish(), &post, num_docs))
 }
 
 fn append(out: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
@@ -409,8 +578,8 @@ pub struct SegmentStats {
 
 type Bytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
-/// A checked sub-range of the segment bytes, owning a share of them (so the
-/// fst can hold it).
+/// A checked sub-range of the segment bytes, owning a share of them (so a
+/// version-1 fst can hold it).
 #[derive(Clone)]
 struct Slice {
     bytes: Bytes,
@@ -434,7 +603,8 @@ pub struct Segment {
     /// Built (after its crc is checked) on first use: opening a segment to
     /// read its doc table — the indexer's memo — never touches the
     /// dictionary or postings.
-    dict: OnceLock<fst::Map<Slice>>,
+    version: u32,
+    dict: OnceLock<Dictionary>,
     /// Set once the postings section's crc has been checked.
     postings_checked: OnceLock<()>,
 }
@@ -493,7 +663,7 @@ impl Segment {
             return Err(SegmentError::BadMagic);
         }
         let version = u32_at(b, 8);
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(SegmentError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
         }
         if u32_at(b, 12) != 0 {
@@ -561,23 +731,30 @@ impl Segment {
             raw_bytes,
             sections,
             crcs,
+            version,
             dict: OnceLock::new(),
             postings_checked: OnceLock::new(),
         })
     }
 
-    /// The trigram dictionary, its crc checked and the fst built on first use.
-    fn dict(&self) -> Result<&fst::Map<Slice>, SegmentError> {
+    /// The trigram dictionary, its crc checked and its index (version 2) or
+    /// fst (version 1) parsed on first use.
+    fn dict(&self) -> Result<&Dictionary, SegmentError> {
         if let Some(d) = self.dict.get() {
             return Ok(d);
         }
         if crc32fast::hash(self.section(S_DICT)) != self.crcs[S_DICT] {
             return Err(SegmentError::ChecksumMismatch { section: SECTION_NAMES[S_DICT] });
         }
-        let dict_bytes = Slice { bytes: self.bytes.clone(), range: self.sections[S_DICT].clone() };
-        let dict = catch_unwind(AssertUnwindSafe(|| fst::Map::new(dict_bytes)))
-            .map_err(|_| corrupt("malformed dictionary"))?
-            .map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        let dict = if self.version == 1 {
+            let dict_bytes = Slice { bytes: self.bytes.clone(), range: self.sections[S_DICT].clone() };
+            let fst = catch_unwind(AssertUnwindSafe(|| fst::Map::new(dict_bytes)))
+                .map_err(|_| corrupt("malformed dictionary"))?
+                .map_err(|e| corrupt(format!("dictionary: {e}")))?;
+            Dictionary::Fst(fst)
+        } else {
+            Dictionary::Blocks(Dict::parse(self.section(S_DICT)).map_err(corrupt)?)
+        };
         Ok(self.dict.get_or_init(|| dict))
     }
 
@@ -624,7 +801,7 @@ impl Segment {
         if t > 0x00ff_ffff {
             return Ok(RoaringBitmap::new());
         }
-        match self.dict_get(trigram_key(t))? {
+        match self.dict_get(t)? {
             None => Ok(RoaringBitmap::new()),
             Some(v) => {
                 self.check_postings()?;
@@ -636,16 +813,38 @@ impl Segment {
     /// fst lookups assume a well-formed automaton and panic otherwise. The
     /// dictionary's crc is checked before its first use, so only a crafted
     /// file (one with matching checksums) could get here malformed; turn that
-    /// into an error rather than a crash.
-    fn dict_get(&self, key: [u8; 3]) -> Result<Option<u64>, SegmentError> {
-        let dict = self.dict()?;
-        catch_unwind(AssertUnwindSafe(|| dict.get(key))).map_err(|_| corrupt("malformed dictionary"))
+    /// into an error rather than a crash. Block tables check every read.
+    fn dict_get(&self, t: Trigram) -> Result<Option<u64>, SegmentError> {
+        match self.dict()? {
+            Dictionary::Fst(fst) => {
+                catch_unwind(AssertUnwindSafe(|| fst.get(trigram_key(t)))).map_err(|_| corrupt("malformed dictionary"))
+            }
+            Dictionary::Blocks(d) => d.get(self.section(S_DICT), t).map_err(corrupt),
+        }
     }
 
     /// Visits every dictionary entry in key order with a walk bounded to depth
     /// 3 (a crafted fst could hold cycles, which a stream would follow
     /// forever). Checks that every key is exactly 3 bytes.
     fn walk_dict(&self, f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>) -> Result<(), SegmentError> {
+        let fst = match self.dict()? {
+            Dictionary::Fst(fst) => fst.as_fst(),
+            Dictionary::Blocks(d) => {
+                // The callback's own error, kept aside from the table's.
+                let mut failed = None;
+                let res = d.for_each(self.section(S_DICT), &mut |t, v| {
+                    f(t, v).map_err(|e| {
+                        failed = Some(e);
+                        "callback"
+                    })
+                });
+                return match (failed, res) {
+                    (Some(e), _) => Err(e),
+                    (None, Err(e)) => Err(corrupt(format!("dictionary: {e}"))),
+                    (None, Ok(())) => Ok(()),
+                };
+            }
+        };
         fn walk(
             fst: &fst::raw::Fst<Slice>,
             node: fst::raw::Node<'_>,
@@ -678,7 +877,6 @@ impl Segment {
             }
             Ok(())
         }
-        let fst = self.dict()?.as_fst();
         let mut count = 0u64;
         let res = catch_unwind(AssertUnwindSafe(|| {
             if fst.is_empty() {
@@ -753,22 +951,11 @@ impl Segment {
                 return Err(corrupt(format!("doc {id} asked for twice")));
             }
             slot[id as usize] = i as u32;
-            let r = self.record(id);
-            let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
-            // The same cheap frame checks as `content_into`, short of decoding.
-            if frame.len() < 5 || frame[..4] != [0x28, 0xb5, 0x2f, 0xfd] || frame[4] & 0x04 == 0 {
-                return Err(SegmentError::BadContent { doc: id, reason: "not a checksummed zstd frame".into() });
-            }
-            if !matches!(zstd_safe::get_frame_content_size(frame), Ok(Some(s)) if s == r.entry.size) {
-                return Err(SegmentError::BadContent {
-                    doc: id,
-                    reason: "frame content size differs from the doc size".into(),
-                });
-            }
+            let (entry, frame) = self.frame(id)?;
             out.push(PreparedDoc {
-                content_id: r.entry.content_id,
-                git_oid: r.entry.git_oid,
-                raw_len: r.entry.size,
+                content_id: entry.content_id,
+                git_oid: entry.git_oid,
+                raw_len: entry.size,
                 trigrams: Vec::new(),
                 compressed: frame.to_vec(),
             });
@@ -790,6 +977,53 @@ impl Segment {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Doc `id`'s entry and zstd frame, after the cheap checks of
+    /// `content_into` short of decoding (for copying the frame elsewhere).
+    fn frame(&self, id: u32) -> Result<(DocEntry, &[u8]), SegmentError> {
+        if id >= self.num_docs {
+            return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
+        }
+        let r = self.record(id);
+        let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
+        if frame.len() < 5 || frame[..4] != [0x28, 0xb5, 0x2f, 0xfd] || frame[4] & 0x04 == 0 {
+            return Err(SegmentError::BadContent { doc: id, reason: "not a checksummed zstd frame".into() });
+        }
+        if !matches!(zstd_safe::get_frame_content_size(frame), Ok(Some(s)) if s == r.entry.size) {
+            return Err(SegmentError::BadContent {
+                doc: id,
+                reason: "frame content size differs from the doc size".into(),
+            });
+        }
+        Ok((r.entry, frame))
+    }
+
+    /// Calls `f` with each doc id of a dictionary value, increasing, after
+    /// the checks of `decode` (postings crc checked by the caller).
+    fn for_each_doc(&self, v: u64, f: &mut impl FnMut(u32)) -> Result<(), SegmentError> {
+        let n = self.num_docs as u64;
+        match v & 3 {
+            TAG_ONE if v >> 2 < n => f((v >> 2) as u32),
+            TAG_ONE => return Err(corrupt("posting doc id out of range")),
+            TAG_TWO => {
+                let (a, b) = ((v >> 2) & 0x7fff_ffff, v >> 33);
+                if a >= b || b >= n {
+                    return Err(corrupt("bad inline posting pair"));
+                }
+                f(a as u32);
+                f(b as u32);
+            }
+            TAG_RECORD => {
+                let post = self.section(S_POSTINGS);
+                let off = usize::try_from(v >> 2).ok().filter(|&o| o < post.len());
+                let off = off.ok_or_else(|| corrupt("posting offset out of bounds"))?;
+                postings::visit(&post[off..], self.num_docs, f)
+                    .map_err(|e| corrupt(format!("posting list at {off}: {e}")))?;
+            }
+            _ => return Err(corrupt("unknown dictionary value tag")),
+        }
+        Ok(())
     }
 
     /// Decompresses doc `id` into `buf` (cleared first). Checks the zstd
@@ -849,7 +1083,9 @@ impl Segment {
                 return Err(SegmentError::ChecksumMismatch { section });
             }
         }
-        self.dict()?.as_fst().verify().map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        if let Dictionary::Fst(fst) = self.dict()? {
+            fst.as_fst().verify().map_err(|e| corrupt(format!("dictionary: {e}")))?;
+        }
 
         let mut index_print = Fingerprint::default();
         let mut post_pos = 0usize;
@@ -894,12 +1130,28 @@ impl Segment {
         SegmentStats {
             num_docs: self.num_docs,
             raw_bytes: self.raw_bytes,
-            num_trigrams: self.dict().map_or(0, |d| d.len() as u64),
+            num_trigrams: self.dict().map_or(0, Dictionary::len),
             file_bytes: self.data().len() as u64,
             docs_bytes: len(S_DOCS),
             dict_bytes: len(S_DICT),
             postings_bytes: len(S_POSTINGS),
             content_bytes: len(S_CONTENT),
+        }
+    }
+}
+
+/// A segment's trigram dictionary: a block table (version 2) or an fst
+/// (version 1, still read).
+enum Dictionary {
+    Fst(fst::Map<Slice>),
+    Blocks(Dict),
+}
+
+impl Dictionary {
+    fn len(&self) -> u64 {
+        match self {
+            Dictionary::Fst(f) => f.len() as u64,
+            Dictionary::Blocks(d) => d.len(),
         }
     }
 }
@@ -961,6 +1213,34 @@ mod tests {
     }
 
     #[test]
+    fn radix_sorted_pairs_equal_sorted_ones() {
+        let mut x: u64 = 0x9e37_79b9;
+        for n in [0usize, 5, 1023, 1024, 5000] {
+            // Pairs as `add` makes them: docs in order, one bucket.
+            let mut pairs = Vec::new();
+            let mut doc = 0u64;
+            while pairs.len() < n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let t = 0x42_0000 | (x & 0xffff);
+                pairs.push(t << 32 | doc);
+                if x.is_multiple_of(7) {
+                    doc += 1;
+                }
+            }
+            pairs.dedup();
+            let mut want = pairs.clone();
+            want.sort_unstable();
+            want.dedup();
+            let mut got = pairs;
+            sort_pairs(&mut got);
+            got.dedup();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn types_are_shareable() {
         assert_send_sync::<Segment>();
         assert_send::<PreparedDoc>();
@@ -970,7 +1250,8 @@ mod tests {
     #[test]
     fn footer_layout_is_fixed() {
         let seg = SegmentWriter::new().finish();
-        assert_eq!(seg.len(), HEADER_LEN + FOOTER_LEN + fst::MapBuilder::memory().into_inner().unwrap().len());
+        // An empty dictionary is its trailer: no entries, no blocks.
+        assert_eq!(seg.len(), HEADER_LEN + FOOTER_LEN + 8);
         assert_eq!(&seg[..8], b"GROVESEG");
         assert_eq!(&seg[seg.len() - 8..], b"GSEG_END");
     }

@@ -74,55 +74,96 @@ pub(crate) fn encode(ids: &[u32], out: &mut Vec<u8>) {
 /// Decodes the record at the start of `buf`. Returns the list and the
 /// record's length in bytes, or a reason for refusing it.
 pub(crate) fn decode(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize), &'static str> {
-    let n = num_docs as u64;
-    let kind = *buf.first().ok_or("posting record out of bounds")?;
-    let mut pos = 1usize;
-    let bm = match kind {
+    match *buf.first().ok_or("posting record out of bounds")? {
         KIND_DELTA => {
-            let count = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
-            if count == 0 || count > n {
-                return Err("bad posting list length");
-            }
             let mut bm = RoaringBitmap::new();
-            let mut next: u64 = 0; // smallest id the next entry may have
-            for _ in 0..count {
-                let gap = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
-                let id = next.checked_add(gap).filter(|&id| id < n).ok_or("posting doc id out of range")?;
-                bm.try_push(id as u32).map_err(|_| "posting ids not increasing")?;
-                next = id + 1;
-            }
-            bm
+            // `visit_delta` checks that ids increase: `try_push` cannot refuse one.
+            let len = visit_delta(buf, num_docs, &mut |id| {
+                let _ = bm.try_push(id);
+            })?;
+            Ok((bm, len))
         }
         KIND_BITSET => {
-            let start = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
-            let len = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
-            // Every bit must name a doc < num_docs: the span ends within the last doc's byte.
-            let end = start.checked_add(len).ok_or("bad bitset span")?;
-            if len == 0 || end > n.div_ceil(8) || end * 8 > 1 << 32 {
-                return Err("bad bitset span");
+            let (start, bytes, len) = bitset(buf, num_docs)?;
+            Ok((RoaringBitmap::from_lsb0_bytes((start * 8) as u32, bytes), len))
+        }
+        KIND_ROARING => decode_roaring(buf, num_docs),
+        _ => Err("unknown posting list kind"),
+    }
+}
+
+/// Calls `f` with each id of the record at the start of `buf`, in increasing
+/// order, after the same checks as [`decode`] (without building a bitmap:
+/// this is how compaction renumbers postings). Returns the record's length.
+pub(crate) fn visit(buf: &[u8], num_docs: u32, f: &mut impl FnMut(u32)) -> Result<usize, &'static str> {
+    match *buf.first().ok_or("posting record out of bounds")? {
+        KIND_DELTA => visit_delta(buf, num_docs, f),
+        KIND_BITSET => {
+            let (start, bytes, len) = bitset(buf, num_docs)?;
+            for (i, &byte) in bytes.iter().enumerate() {
+                let mut b = byte;
+                while b != 0 {
+                    f(((start + i as u64) * 8 + b.trailing_zeros() as u64) as u32);
+                    b &= b - 1;
+                }
             }
-            let bytes = buf.get(pos..pos + len as usize).ok_or("truncated posting list")?;
-            pos += len as usize;
-            let last = bytes[bytes.len() - 1];
-            let last_bit = (end - 1) * 8 + 7 - last.leading_zeros() as u64;
-            if bytes[0] == 0 || last == 0 || last_bit >= n {
-                return Err("bad bitset bounds");
-            }
-            RoaringBitmap::from_lsb0_bytes((start * 8) as u32, bytes)
+            Ok(len)
         }
         KIND_ROARING => {
-            let mut r = &buf[1..];
-            let bm = RoaringBitmap::deserialize_from(&mut r).map_err(|_| "undecodable roaring posting list")?;
-            match bm.max() {
-                Some(m) if (m as u64) < n => {}
-                _ => return Err("roaring posting list empty or doc id out of range"),
-            }
-            pos = buf.len() - r.len();
-            bm
+            let (bm, len) = decode_roaring(buf, num_docs)?;
+            bm.iter().for_each(&mut *f);
+            Ok(len)
         }
-        _ => return Err("unknown posting list kind"),
-    };
-    Ok((bm, pos))
+        _ => Err("unknown posting list kind"),
+    }
+}
+
+fn visit_delta(buf: &[u8], num_docs: u32, f: &mut impl FnMut(u32)) -> Result<usize, &'static str> {
+    let n = num_docs as u64;
+    let mut pos = 1usize;
+    let count = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
+    if count == 0 || count > n {
+        return Err("bad posting list length");
+    }
+    let mut next: u64 = 0; // smallest id the next entry may have
+    for _ in 0..count {
+        let gap = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
+        let id = next.checked_add(gap).filter(|&id| id < n).ok_or("posting doc id out of range")?;
+        f(id as u32);
+        next = id + 1;
+    }
+    Ok(pos)
+}
+
+/// A bitset record's first byte index, its bytes and the record's length.
+fn bitset(buf: &[u8], num_docs: u32) -> Result<(u64, &[u8], usize), &'static str> {
+    let n = num_docs as u64;
+    let mut pos = 1usize;
+    let start = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
+    let len = get_varint(buf, &mut pos).ok_or("truncated posting list")?;
+    // Every bit must name a doc < num_docs: the span ends within the last doc's byte.
+    let end = start.checked_add(len).ok_or("bad bitset span")?;
+    if len == 0 || end > n.div_ceil(8) || end * 8 > 1 << 32 {
+        return Err("bad bitset span");
+    }
+    let bytes = buf.get(pos..pos + len as usize).ok_or("truncated posting list")?;
+    pos += len as usize;
+    let last = bytes[bytes.len() - 1];
+    let last_bit = (end - 1) * 8 + 7 - last.leading_zeros() as u64;
+    if bytes[0] == 0 || last == 0 || last_bit >= n {
+        return Err("bad bitset bounds");
+    }
+    Ok((start, bytes, pos))
+}
+
+fn decode_roaring(buf: &[u8], num_docs: u32) -> Result<(RoaringBitmap, usize), &'static str> {
+    let mut r = &buf[1..];
+    let bm = RoaringBitmap::deserialize_from(&mut r).map_err(|_| "undecodable roaring posting list")?;
+    match bm.max() {
+        Some(m) if m < num_docs => {}
+        _ => return Err("roaring posting list empty or doc id out of range"),
+    }
+    Ok((bm, buf.len() - r.len()))
 }
 
 #[cfg(test)]
