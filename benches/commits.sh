@@ -15,11 +15,22 @@ grove=${2:-$(dirname "$0")/../target/release/grove}
 runs=${3:-3}
 n=${4:-100}
 work=$(mktemp -d)
+# Every run's indexes are removed only at exit: on ext4 without a journal a
+# file created within 30 s of many deletions costs more (the allocator skips
+# recently freed inodes), and per-commit indexing creates a few files each.
 trap 'rm -rf "$work"' EXIT
 # Milliseconds now, into NOW, without forking: `$(date +%s%N)` costs a fork
 # and an exec (5-10 ms at load 6) inside every interval it closes, which is
 # noise on a full index but doubled the measured per-process cost.
 now() { local t=${EPOCHREALTIME/[.,]/}; NOW=$((t / 1000)); }
+# CPU milliseconds (user + system) of every child process waited for so far,
+# into CPU (bash's `times`, second line: children's user and system time).
+cpu() {
+  local line
+  times >"$work/times" # in this shell: a subshell would report its own children
+  line=$(tail -1 "$work/times")
+  CPU=$(awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60000 + a[2] * 1000 } printf "%d", s }' <<<"$line")
+}
 seq="$work/seq"
 git --git-dir="$repo" rev-list --first-parent -n $((n + 1)) HEAD | tac >"$seq"
 # New unique content: blobs the N commits add that the first tree lacks.
@@ -34,13 +45,19 @@ echo "Machine: $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); grove $gro
 echo
 echo "New unique content of the $n commits: $(wc -l <"$work/new-blobs") blobs, $new_kib KiB."
 echo
-echo "| run | full index of HEAD~$n | $n processes: total | ratio | median | p90 | max | one batched call | index growth (after gc --now) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| run | full index of HEAD~$n | $n processes: total | ratio | CPU time: processes / full | median | p90 | max | one batched call | index growth (after gc --now) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+: >"$work/rows"
 : >"$work/ratios"
+# A full index first, untimed, so that every run reads git's packs from the
+# page cache (the first cold one would flatter the ratio).
+"$grove" index --repo "$repo" --index-dir "$work/warm" --rev "$(head -1 "$seq")" >/dev/null
 for run in $(seq 1 "$runs"); do
   idx="$work/idx$run"
   first=$(head -1 "$seq")
+  cpu; c0=$CPU
   now; s=$NOW; "$grove" index --repo "$repo" --index-dir "$idx" --rev "$first" >/dev/null; now; full=$((NOW - s))
+  cpu; full_cpu=$((CPU - c0)); c0=$CPU
   size0=$(du -sb "$idx" | cut -f1)
   : >"$work/per"
   while read -r c; do
@@ -52,19 +69,27 @@ for run in $(seq 1 "$runs"); do
     fi
     now; echo $((NOW - s)) >>"$work/per"
   done < <(tail -n "$n" "$seq")
+  cpu; per_cpu=$((CPU - c0))
   total=$(awk '{s+=$1} END {print s}' "$work/per")
   read -r med p90 max < <(sort -n "$work/per" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[int(NR*0.9)], a[NR]}')
-  "$grove" gc --now --repo "$repo" --index-dir "$idx" >/dev/null
-  size1=$(du -sb "$idx" | cut -f1)
+  echo "$size0" >"$work/size0-$run"
   batch="$work/batch$run"
   "$grove" index --repo "$repo" --index-dir "$batch" --rev "$(head -1 "$seq")" >/dev/null
   args=(); while read -r c; do args+=(--rev "$c"); done < <(tail -n "$n" "$seq")
   now; s=$NOW; "$grove" index --repo "$repo" --index-dir "$batch" "${args[@]}" >/dev/null; now; bt=$((NOW - s))
   ratio=$(echo "scale=2; $total / $full" | bc)
   echo "$ratio" >>"$work/ratios"
-  echo "| $run | $full ms | $total ms | ${ratio}× | $med ms | $p90 ms | $max ms | $bt ms ($(echo "scale=2; $bt / $full" | bc)×) | $(( (size1 - size0) / 1024 )) KiB |"
-  rm -rf "$idx" "$batch"
+  echo "| $run | $full ms | $total ms | ${ratio}× | $per_cpu ms / $full_cpu ms = $(echo "scale=2; $per_cpu / $full_cpu" | bc)× | $med ms | $p90 ms | $max ms | $bt ms ($(echo "scale=2; $bt / $full" | bc)×) |" >>"$work/rows"
 done
+# Growth is measured after every run: `gc --now` deletes files (see the
+# trap above), and the indexes stay until exit for the same reason.
+run=0
+while read -r row; do
+  run=$((run + 1))
+  "$grove" gc --now --repo "$repo" --index-dir "$work/idx$run" >/dev/null
+  size1=$(du -sb "$work/idx$run" | cut -f1)
+  echo "$row $(( (size1 - $(cat "$work/size0-$run")) / 1024 )) KiB |"
+done <"$work/rows"
 echo
 echo "Median ratio over $runs runs: $(sort -n "$work/ratios" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')×"
 if [ "${GROVE_PHASES:-}" = 1 ]; then
