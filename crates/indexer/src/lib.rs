@@ -424,14 +424,7 @@ impl<'a> Indexer<'a> {
                 DocRef::Skipped { reason: SkipReason::TooLarge, size }
             }
             Some(Known::Doc { segment, doc, .. }) => {
-                let idx = match segments.iter().position(|s| *s == segment) {
-                    Some(i) => i,
-                    None => {
-                        segments.push(segment);
-                        segments.len() - 1
-                    }
-                };
-                DocRef::Indexed { segment: idx as u32, doc }
+                DocRef::Indexed { segment: grove_manifest::segment_index(segments, segment), doc }
             }
             Some(Known::Skipped { reason, size }) => DocRef::Skipped { reason, size },
             None => {

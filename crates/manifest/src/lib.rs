@@ -19,8 +19,8 @@ mod snapshot;
 
 pub use refs::{commit_ref, get_ref, load_refs, ref_files, update_refs, with_ref_lock, PreparedRefs, RefWriter, Refs};
 pub use snapshot::{
-    compose_changes, DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, StoredSnapshot, MAX_DELTA_DEPTH,
-    SNAPSHOT_VERSION,
+    compose_changes, segment_index, DocRef, Entry, EntryChange, Snapshot, SnapshotHeader, StoredSnapshot,
+    MAX_DELTA_DEPTH, SNAPSHOT_VERSION,
 };
 
 use std::path::PathBuf;

@@ -70,14 +70,7 @@ impl Snapshot {
             put_entry(&mut body, prev, e);
             prev = &e.path;
         }
-        let header = SnapshotHeader {
-            commit: self.commit,
-            tree: self.tree,
-            base: None,
-            depth: 0,
-            files: self.entries.len() as u64,
-            segments: self.segments.clone(),
-        };
+        let header = SnapshotHeader::full(self.commit, self.tree, self.entries.len(), self.segments.clone());
         encode_file(&header, &body)
     }
 
@@ -207,14 +200,7 @@ impl Snapshot {
             let mut e = e.clone();
             if let DocRef::Indexed { segment, doc } = e.doc {
                 let id = self.segments[segment as usize];
-                let idx = match segments.iter().position(|s| *s == id) {
-                    Some(i) => i,
-                    None => {
-                        segments.push(id);
-                        segments.len() - 1
-                    }
-                };
-                e.doc = DocRef::Indexed { segment: idx as u32, doc };
+                e.doc = DocRef::Indexed { segment: segment_index(&mut segments, id), doc };
             }
             EntryChange::Set(e)
         };
@@ -261,14 +247,7 @@ impl Snapshot {
             return Ok(h);
         }
         let s = Snapshot::decode_v1(bytes, path)?;
-        Ok(SnapshotHeader {
-            commit: s.commit,
-            tree: s.tree,
-            base: None,
-            depth: 0,
-            files: s.entries.len() as u64,
-            segments: s.segments,
-        })
+        Ok(SnapshotHeader::full(s.commit, s.tree, s.entries.len(), s.segments))
     }
 
     /// The ids a snapshot depends on: itself, then its bases down to a full one.
@@ -432,6 +411,18 @@ impl Snapshot {
     }
 }
 
+/// The index of segment `id` in a snapshot's segment list, appending it
+/// the first time (entries name segments by index).
+pub fn segment_index(segments: &mut Vec<ObjectId>, id: ObjectId) -> u32 {
+    match segments.iter().position(|s| *s == id) {
+        Some(i) => i as u32,
+        None => {
+            segments.push(id);
+            (segments.len() - 1) as u32
+        }
+    }
+}
+
 /// `upper` applied after `lower`, as one set of changes: both sorted by path,
 /// each with its own segment list; the result has its own list.
 pub fn compose_changes(
@@ -444,14 +435,7 @@ pub fn compose_changes(
         EntryChange::Set(mut e) => {
             if let DocRef::Indexed { segment, doc } = e.doc {
                 let id = from[segment as usize];
-                let idx = match segments.iter().position(|s| *s == id) {
-                    Some(i) => i,
-                    None => {
-                        segments.push(id);
-                        segments.len() - 1
-                    }
-                };
-                e.doc = DocRef::Indexed { segment: idx as u32, doc };
+                e.doc = DocRef::Indexed { segment: segment_index(&mut segments, id), doc };
             }
             out.push(EntryChange::Set(e));
         }
@@ -513,14 +497,7 @@ impl StoredSnapshot {
     pub fn parse(bytes: &[u8], path: &std::path::Path) -> Result<StoredSnapshot, ManifestError> {
         match parse(bytes, path)? {
             Parsed::V1(s) => {
-                let header = SnapshotHeader {
-                    commit: s.commit,
-                    tree: s.tree,
-                    base: None,
-                    depth: 0,
-                    files: s.entries.len() as u64,
-                    segments: s.segments,
-                };
+                let header = SnapshotHeader::full(s.commit, s.tree, s.entries.len(), s.segments);
                 Ok(StoredSnapshot { header, body: StoredBody::Full(s.entries) })
             }
             Parsed::V2(header, body) => {
@@ -641,6 +618,13 @@ pub struct SnapshotHeader {
     pub files: u64,
     /// This file's own segment list (a delta's new segments only).
     pub segments: Vec<ObjectId>,
+}
+
+impl SnapshotHeader {
+    /// The header of a full (not delta) snapshot of `files` entries.
+    fn full(commit: GitOid, tree: GitOid, files: usize, segments: Vec<ObjectId>) -> SnapshotHeader {
+        SnapshotHeader { commit, tree, base: None, depth: 0, files: files as u64, segments }
+    }
 }
 
 /// One change of a delta snapshot.
@@ -920,6 +904,38 @@ mod tests {
         }
     }
 
+    /// A store holding `sample()`: (its dir, the store, the snapshot, its
+    /// id and header).
+    fn stored_sample() -> (tempfile::TempDir, Store, Snapshot, ObjectId, SnapshotHeader) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let base = sample();
+        let base_id = base.store(&store).unwrap();
+        let base_h = Snapshot::header(&store, base_id).unwrap();
+        (dir, store, base, base_id, base_h)
+    }
+
+    /// Stores `changes` as a delta of commit [1; 20] on `base`, with one new
+    /// segment, leaving three files.
+    fn delta_of_three(
+        store: &Store,
+        base: (ObjectId, &SnapshotHeader),
+        segment: ObjectId,
+        changes: &[EntryChange],
+    ) -> ObjectId {
+        Snapshot::store_delta(store, GitOid([1; 20]), GitOid([2; 20]), base, vec![segment], changes, 3).unwrap()
+    }
+
+    /// A file set to document `doc` of the delta's segment `seg`.
+    fn set_indexed(path: &[u8], oid: u8, seg: u32, doc: u32) -> EntryChange {
+        EntryChange::Set(Entry {
+            path: path.to_vec(),
+            mode: EntryMode::File,
+            git_oid: GitOid([oid; 20]),
+            doc: DocRef::Indexed { segment: seg, doc },
+        })
+    }
+
     #[test]
     fn round_trip() {
         let s = sample();
@@ -940,20 +956,11 @@ mod tests {
 
     #[test]
     fn deltas_resolve_against_their_base_and_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_or_create(dir.path()).unwrap();
-        let base = sample();
-        let base_id = base.store(&store).unwrap();
-        let base_h = Snapshot::header(&store, base_id).unwrap();
+        let (_dir, store, base, base_id, base_h) = stored_sample();
         // Replace a/b.rs (new segment), delete z, add m.
         let new_seg = ObjectId([8; 32]);
         let changes = vec![
-            EntryChange::Set(Entry {
-                path: b"a/b.rs".to_vec(),
-                mode: EntryMode::File,
-                git_oid: GitOid([9; 20]),
-                doc: DocRef::Indexed { segment: 0, doc: 3 },
-            }),
+            set_indexed(b"a/b.rs", 9, 0, 3),
             EntryChange::Set(Entry {
                 path: b"m".to_vec(),
                 mode: EntryMode::File,
@@ -962,16 +969,7 @@ mod tests {
             }),
             EntryChange::Delete(b"z".to_vec()),
         ];
-        let id = Snapshot::store_delta(
-            &store,
-            GitOid([1; 20]),
-            GitOid([2; 20]),
-            (base_id, &base_h),
-            vec![new_seg],
-            &changes,
-            3,
-        )
-        .unwrap();
+        let id = delta_of_three(&store, (base_id, &base_h), new_seg, &changes);
         let s = Snapshot::load(&store, id).unwrap();
         let paths: Vec<&[u8]> = s.entries.iter().map(|e| e.path.as_slice()).collect();
         assert_eq!(paths, vec![&b"a/b.rs"[..], b"a/c\xff", b"m"]);
@@ -991,19 +989,8 @@ mod tests {
 
     #[test]
     fn composed_changes_resolve_like_the_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_or_create(dir.path()).unwrap();
-        let base = sample();
-        let base_id = base.store(&store).unwrap();
-        let base_h = Snapshot::header(&store, base_id).unwrap();
-        let set = |path: &[u8], seg: u32, doc: u32| {
-            EntryChange::Set(Entry {
-                path: path.to_vec(),
-                mode: EntryMode::File,
-                git_oid: GitOid([doc as u8; 20]),
-                doc: DocRef::Indexed { segment: seg, doc },
-            })
-        };
+        let (_dir, store, _, base_id, base_h) = stored_sample();
+        let set = |path: &[u8], seg: u32, doc: u32| set_indexed(path, doc as u8, seg, doc);
         // d1 adds m (new segment) and n, changes a/b.rs; d2 deletes m and n
         // (a path the base lacks), changes a/b.rs again and adds q.
         let (s1, s2) = (ObjectId([8; 32]), ObjectId([9; 32]));
@@ -1050,31 +1037,10 @@ mod tests {
 
     #[test]
     fn moved_files_resolve_to_the_old_chain_with_documents_moved() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_or_create(dir.path()).unwrap();
-        let base = sample();
-        let base_id = base.store(&store).unwrap();
-        let base_h = Snapshot::header(&store, base_id).unwrap();
+        let (_dir, store, _, base_id, base_h) = stored_sample();
         let delta_seg = ObjectId([8; 32]);
-        let changes = vec![
-            EntryChange::Set(Entry {
-                path: b"m".to_vec(),
-                mode: EntryMode::File,
-                git_oid: GitOid([9; 20]),
-                doc: DocRef::Indexed { segment: 0, doc: 2 },
-            }),
-            EntryChange::Delete(b"z".to_vec()),
-        ];
-        let id = Snapshot::store_delta(
-            &store,
-            GitOid([1; 20]),
-            GitOid([2; 20]),
-            (base_id, &base_h),
-            vec![delta_seg],
-            &changes,
-            3,
-        )
-        .unwrap();
+        let changes = vec![set_indexed(b"m", 9, 0, 2), EntryChange::Delete(b"z".to_vec())];
+        let id = delta_of_three(&store, (base_id, &base_h), delta_seg, &changes);
         let before = Snapshot::load(&store, id).unwrap();
         // Segments [4; 32] and [8; 32] merge into [10; 32].
         let to = ObjectId([10; 32]);

@@ -54,11 +54,12 @@ pub(crate) fn verify_all(
         let (seg_id, segment) = &segments[seg];
         segment.content_into(doc, buf).map_err(|source| SearchError::Segment { segment: seg_id.to_hex(), source })?;
         let m = search_one(searcher, &pattern.matcher, buf, opts);
-        Ok((m.count > 0).then(|| ((*seg_id, doc), m)))
+        Ok((m.count > 0).then_some(((*seg_id, doc), m)))
     };
     // A few candidates are verified on this thread: waking the pool costs
     // more than the work (and its idle spinning competes for the cores).
-    let results: Vec<Result<Option<((ObjectId, u32), DocMatches)>, SearchError>> = if cands.len() <= 4 {
+    type Verified = Result<Option<((ObjectId, u32), DocMatches)>, SearchError>;
+    let results: Vec<Verified> = if cands.len() <= 4 {
         let mut state = (searcher(pattern, opts), Vec::new());
         cands.iter().map(|c| verify(&mut state, c)).collect()
     } else {
