@@ -2,7 +2,7 @@
 //! `HEAD~N`, then the next N first-parent commits indexed one at a time,
 //! each its own `Engine::index` call published durably (segments, snapshot,
 //! fsyncs, refs, automatic compaction) — what `grove serve`, `grove lsp` or
-//! `grove mcp` do as commits arrive. `benches/commits.sh` measures the same
+//! `grove mcp` do when requests name new commits one after another. `benches/commits.sh` measures the same
 //! with one process per commit, which adds process start and opening git's
 //! pack indexes to every commit.
 //!
