@@ -2,9 +2,9 @@
 //! `HEAD~N`, then the next N first-parent commits indexed one at a time,
 //! each its own `Engine::index` call published durably (segments, snapshot,
 //! fsyncs, refs, automatic compaction) — what `grove serve`, `grove lsp` or
-//! `grove mcp` do when requests name new commits one after another. `benches/commits.sh` measures the same
-//! with one process per commit, which adds process start and opening git's
-//! pack indexes to every commit.
+//! `grove mcp` do when requests name new commits one after another.
+//! `benches/commits.sh` measures the same with one process per commit, which
+//! adds process start and opening git's pack indexes to every commit.
 //!
 //!   GROVE_BENCH_REPO=/path/to/repo.git [GROVE_BENCH_COMMITS=100] \
 //!   [GROVE_BENCH_RUNS=3] cargo bench -p grove-benches --bench commits_in_process
