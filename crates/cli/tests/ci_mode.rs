@@ -51,8 +51,7 @@ fn github_annotations_match_json_and_escape_properties() {
     let ix = Indexed::new(t.path());
     let out = ix.search(["--format", "github", r"legacy_call\(\d"]);
     assert_code(&out, 0);
-    let got: BTreeSet<(String, u64)> =
-        stdout(&out).lines().map(|l| parse_annotation(l)).map(|(f, l, ..)| (f, l)).collect();
+    let got: BTreeSet<(String, u64)> = stdout(&out).lines().map(parse_annotation).map(|(f, l, ..)| (f, l)).collect();
     let json = ix.search(["--json", r"legacy_call\(\d"]);
     let want: BTreeSet<(String, u64)> = stdout(&json)
         .lines()

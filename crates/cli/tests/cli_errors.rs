@@ -265,7 +265,8 @@ fn corrupt_snapshot() {
 #[test]
 fn corrupt_refs_file() {
     // Each ref is one file under refs.d/: "grove-ref 1 <snapshot hex> <crc32>".
-    let damages: &[(&str, fn(&mut Vec<u8>))] = &[
+    type Damage = (&'static str, fn(&mut Vec<u8>));
+    let damages: &[Damage] = &[
         ("flipped hex digit", |b| {
             let i = "grove-ref 1 ".len();
             b[i] = if b[i] == b'0' { b'1' } else { b'0' };
@@ -504,6 +505,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
     assert!(!plain.stdout.contains(&0x1b), "escape codes without a terminal");
     let never = FIX.search(["--color", "never", "needle"]);
     assert_eq!(never.stdout, plain.stdout);
+    let escapes = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
     for args in [
         &["--color", "always", "needle"][..],
         &["--color", "always", "-c", "needle"],
@@ -514,7 +516,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
         let s = stdout(&out);
         assert!(s.contains("\x1b["), "{args:?}: no escapes");
         // Without the escapes, it is the plain output.
-        let stripped = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().replace_all(&s, "").into_owned();
+        let stripped = escapes.replace_all(&s, "").into_owned();
         let mut plain_args = args.to_vec();
         plain_args.drain(..2);
         assert_eq!(stripped, stdout(&FIX.search(&plain_args)), "{args:?}");

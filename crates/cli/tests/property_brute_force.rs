@@ -286,9 +286,12 @@ fn commit(repo: &Path, files: &BTreeMap<Vec<u8>, Vec<u8>>, msg: &str) {
     );
 }
 
+/// Matching lines of one file: 1-based line number and the match ranges in it.
+type LineMatches = Vec<(u64, Vec<(usize, usize)>)>;
+
 /// 1-based numbers of the lines of `content` that match, with the non-empty
 /// match ranges in each; `None` for a binary file.
-fn brute_force(re: &regex::bytes::Regex, content: &[u8]) -> Option<Vec<(u64, Vec<(usize, usize)>)>> {
+fn brute_force(re: &regex::bytes::Regex, content: &[u8]) -> Option<LineMatches> {
     if content.contains(&0) {
         return None;
     }
@@ -335,7 +338,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         args.extend(["--", pat.as_str()]);
         let out = ix.search(&args);
         prop_assert!(code(&out) <= 1 && !stderr(&out).contains("panicked"), "grove {args:?}:\n{}", describe(&out));
-        let mut got: BTreeMap<String, Vec<(u64, Vec<(usize, usize)>)>> = BTreeMap::new();
+        let mut got: BTreeMap<String, LineMatches> = BTreeMap::new();
         let mut skipped: Vec<String> = Vec::new();
         for l in stdout(&out).lines() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -365,7 +368,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 t => prop_assert!(false, "unexpected object type {t}"),
             }
         }
-        let mut want: BTreeMap<String, Vec<(u64, Vec<(usize, usize)>)>> = BTreeMap::new();
+        let mut want: BTreeMap<String, LineMatches> = BTreeMap::new();
         let mut want_skipped = Vec::new();
         for (p, c) in &case.v1 {
             let p = String::from_utf8(p.clone()).unwrap();
