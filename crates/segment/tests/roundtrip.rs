@@ -100,6 +100,17 @@ fn open(bytes: Vec<u8>) -> Result<Segment, SegmentError> {
 }
 
 /// trigram → sorted doc ids, by brute force.
+/// Opens `bytes`, verifies the segment and checks that doc `i` holds `want[i]`.
+fn assert_verified_contents(bytes: Vec<u8>, want: &[Vec<u8>]) {
+    let seg = open(bytes).unwrap();
+    seg.verify().unwrap();
+    let mut buf = Vec::new();
+    for (i, d) in want.iter().enumerate() {
+        seg.content_into(i as u32, &mut buf).unwrap();
+        assert_eq!(&buf, d);
+    }
+}
+
 fn brute_postings(docs: &[Vec<u8>]) -> BTreeMap<Trigram, Vec<u32>> {
     let mut m: BTreeMap<Trigram, Vec<u32>> = BTreeMap::new();
     let mut t = Vec::new();
@@ -317,13 +328,7 @@ fn reused_docs_make_the_same_segment_as_fresh_ones() {
     }
     let merged = merged.finish();
     assert!(merged == fresh.finish(), "reused docs differ from freshly prepared ones");
-    let merged = open(merged).unwrap();
-    merged.verify().unwrap();
-    let mut buf = Vec::new();
-    for (i, d) in kept.iter().enumerate() {
-        merged.content_into(i as u32, &mut buf).unwrap();
-        assert_eq!(&buf, d);
-    }
+    assert_verified_contents(merged, &kept);
     assert!(seg.reuse_docs(&[]).unwrap().is_empty());
     assert!(seg.reuse_docs(&[docs.len() as u32]).is_err());
     assert!(seg.reuse_docs(&[2, 2]).is_err());
@@ -371,13 +376,7 @@ fn merged_segments_are_the_same_as_fresh_ones() {
     }
     assert!(merged == fresh.finish(), "merged segment differs from a fresh one");
     assert!(merged == reused.finish(), "merged segment differs from reused docs");
-    let m = open(merged).unwrap();
-    m.verify().unwrap();
-    let mut buf = Vec::new();
-    for (i, d) in kept.iter().enumerate() {
-        m.content_into(i as u32, &mut buf).unwrap();
-        assert_eq!(&buf, d);
-    }
+    assert_verified_contents(merged, &kept);
     // Nothing kept: an empty segment; bad doc lists are refused with their part.
     assert!(merge_segments(&[(&segs[0], &[][..])]).unwrap() == SegmentWriter::new().finish());
     assert_eq!(merge_segments(&[(&segs[1], &[0][..]), (&segs[0], &[3, 3][..])]).unwrap_err().0, 1);
