@@ -14,7 +14,7 @@
 
 use crate::bert::BertEncoder;
 use crate::kernels::{self, Activation};
-use crate::pipeline::PaddedInput;
+use crate::pipeline::{to_vec, PaddedInput};
 use candle_core::Tensor;
 use candle_nn::{LayerNorm, Linear};
 use candle_transformers::models::bert::HiddenAct;
@@ -57,10 +57,6 @@ struct Dense {
 struct Norm {
     gamma: Vec<f32>,
     beta: Vec<f32>,
-}
-
-fn to_vec(t: &Tensor) -> candle_core::Result<Vec<f32>> {
-    t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
 impl Dense {

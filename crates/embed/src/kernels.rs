@@ -1,5 +1,5 @@
-//! Element-wise and row kernels of the CPU encoder: bias + activation, bias + residual +
-//! layer norm, softmax. Each is written once as plain loops over `f32` slices that LLVM
+//! Element-wise and row kernels of the CPU encoder: activation, layer norm and softmax
+//! (bias and residual are already in, accumulated by the gemm). Each is written once as plain loops over `f32` slices that LLVM
 //! vectorizes, and compiled three times (AVX-512, AVX2 + FMA, baseline); the widest the
 //! CPU supports is picked once at run time. candle's own ops call libm's scalar `erff`
 //! and `expf` per element, which took a fifth of the encoder's time.
@@ -25,7 +25,11 @@ impl Isa {
         *ISA.get_or_init(|| {
             #[cfg(target_arch = "x86_64")]
             {
-                if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+                // Everything the AVX-512 build enables, not only AVX-512F.
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
                     return Isa::Avx512;
                 }
                 if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {

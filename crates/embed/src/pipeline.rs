@@ -98,9 +98,13 @@ impl TokenVectors {
     /// A `[texts, longest, hidden]` tensor of a padded batch.
     pub fn padded(tensor: &Tensor) -> candle_core::Result<Self> {
         let (texts, longest, hidden) = tensor.dims3()?;
-        let data = tensor.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(TokenVectors { data, hidden, starts: (0..texts).map(|t| t * longest).collect() })
+        Ok(TokenVectors { data: to_vec(tensor)?, hidden, starts: (0..texts).map(|t| t * longest).collect() })
     }
+}
+
+/// A tensor's elements as `f32`, in row-major order.
+pub(crate) fn to_vec(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
 pub(crate) struct PipelineSettings {

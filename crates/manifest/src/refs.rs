@@ -220,13 +220,8 @@ impl PreparedRefs {
         PreparedRefs { names: refs.iter().map(|(n, _)| n.clone()).collect(), staged }
     }
 
-    /// The names of the prepared refs, in order.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// Keeps the refs whose flag in `keep` is set (same order as
-    /// [`PreparedRefs::names`]) and discards the others' files.
+    /// Keeps the refs whose flag in `keep` is set (in the order of the refs
+    /// given to [`PreparedRefs::new`]) and discards the others' files.
     pub fn retain(&mut self, keep: &[bool]) {
         self.staged.retain(keep);
         let mut flags = keep.iter();

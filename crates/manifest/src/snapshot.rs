@@ -63,13 +63,7 @@ impl Snapshot {
 
     /// Encodes the whole snapshot (a full version-2 file).
     pub fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(16 + self.entries.len() * 48);
-        put_varint(&mut body, self.entries.len() as u64);
-        let mut prev: &[u8] = &[];
-        for e in &self.entries {
-            put_entry(&mut body, prev, e);
-            prev = &e.path;
-        }
+        let body = entries_body(&self.entries);
         let header = SnapshotHeader::full(self.commit, self.tree, self.entries.len(), self.segments.clone());
         encode_file(&header, &body)
     }
@@ -154,23 +148,7 @@ impl Snapshot {
         changes: &[EntryChange],
         files: u64,
     ) -> Vec<u8> {
-        let mut body = Vec::with_capacity(16 + changes.len() * 48);
-        put_varint(&mut body, changes.len() as u64);
-        let mut prev: &[u8] = &[];
-        for c in changes {
-            match c {
-                EntryChange::Set(e) => {
-                    body.push(0);
-                    put_entry(&mut body, prev, e);
-                    prev = &e.path;
-                }
-                EntryChange::Delete(path) => {
-                    body.push(1);
-                    put_path(&mut body, prev, path);
-                    prev = path;
-                }
-            }
-        }
+        let body = changes_body(changes);
         let header = SnapshotHeader { commit, tree, base: Some(base.0), depth: base.1.depth + 1, files, segments };
         encode_file(&header, &body)
     }
@@ -341,28 +319,16 @@ impl Snapshot {
         let base = self;
         // Resolved segment list: the base's, then the delta's new ones.
         let mut segments = base.segments.clone();
-        let remap: Vec<u32> = own
-            .iter()
-            .map(|s| match segments.iter().position(|x| x == s) {
-                Some(i) => i as u32,
-                None => {
-                    segments.push(*s);
-                    (segments.len() - 1) as u32
-                }
-            })
-            .collect();
+        let remap: Vec<u32> = own.iter().map(|s| segment_index(&mut segments, *s)).collect();
         let mut entries = Vec::with_capacity(base.entries.len() + changes.len());
         let mut i = 0;
         for c in changes {
-            let path = match &c {
-                EntryChange::Set(e) => &e.path,
-                EntryChange::Delete(p) => p,
-            };
-            while i < base.entries.len() && &base.entries[i].path < path {
+            let path = change_path(&c);
+            while i < base.entries.len() && base.entries[i].path.as_slice() < path {
                 entries.push(base.entries[i].clone());
                 i += 1;
             }
-            if i < base.entries.len() && &base.entries[i].path == path {
+            if i < base.entries.len() && base.entries[i].path.as_slice() == path {
                 i += 1;
             }
             if let EntryChange::Set(mut e) = c {
@@ -463,6 +429,39 @@ pub fn compose_changes(
     (segments, out)
 }
 
+/// A full body: the entry count, then each entry (paths front-coded).
+fn entries_body(entries: &[Entry]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(16 + entries.len() * 48);
+    put_varint(&mut body, entries.len() as u64);
+    let mut prev: &[u8] = &[];
+    for e in entries {
+        put_entry(&mut body, prev, e);
+        prev = &e.path;
+    }
+    body
+}
+
+/// A delta body: the change count, then each change (0: set, 1: delete).
+fn changes_body(changes: &[EntryChange]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(16 + changes.len() * 48);
+    put_varint(&mut body, changes.len() as u64);
+    let mut prev: &[u8] = &[];
+    for c in changes {
+        match c {
+            EntryChange::Set(e) => {
+                body.push(0);
+                put_entry(&mut body, prev, e);
+            }
+            EntryChange::Delete(path) => {
+                body.push(1);
+                put_path(&mut body, prev, path);
+            }
+        }
+        prev = change_path(c);
+    }
+    body
+}
+
 fn change_path(c: &EntryChange) -> &[u8] {
     match c {
         EntryChange::Set(e) => &e.path,
@@ -549,16 +548,7 @@ impl StoredSnapshot {
         let index: Vec<u32> = h
             .segments
             .iter()
-            .map(|s| {
-                let s = if moved.contains_key(s) { to } else { *s };
-                match segments.iter().position(|x| *x == s) {
-                    Some(i) => i as u32,
-                    None => {
-                        segments.push(s);
-                        (segments.len() - 1) as u32
-                    }
-                }
-            })
+            .map(|s| segment_index(&mut segments, if moved.contains_key(s) { to } else { *s }))
             .collect();
         let move_entry = |e: &Entry| -> Option<Entry> {
             let mut e = e.clone();
@@ -571,34 +561,18 @@ impl StoredSnapshot {
             }
             Some(e)
         };
-        let mut body = Vec::new();
-        let mut prev: &[u8] = &[];
-        match &self.body {
-            StoredBody::Full(entries) => {
-                put_varint(&mut body, entries.len() as u64);
-                for e in entries {
-                    put_entry(&mut body, prev, &move_entry(e)?);
-                    prev = &e.path;
-                }
-            }
-            StoredBody::Delta(changes) => {
-                put_varint(&mut body, changes.len() as u64);
-                for c in changes {
-                    match c {
-                        EntryChange::Set(e) => {
-                            body.push(0);
-                            put_entry(&mut body, prev, &move_entry(e)?);
-                            prev = &e.path;
-                        }
-                        EntryChange::Delete(path) => {
-                            body.push(1);
-                            put_path(&mut body, prev, path);
-                            prev = path;
-                        }
-                    }
-                }
-            }
-        }
+        let body = match &self.body {
+            StoredBody::Full(entries) => entries_body(&entries.iter().map(move_entry).collect::<Option<Vec<_>>>()?),
+            StoredBody::Delta(changes) => changes_body(
+                &changes
+                    .iter()
+                    .map(|c| match c {
+                        EntryChange::Set(e) => move_entry(e).map(EntryChange::Set),
+                        EntryChange::Delete(path) => Some(EntryChange::Delete(path.clone())),
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        };
         let base = if h.base.is_some() { base } else { None };
         let header = SnapshotHeader { base, segments, ..h.clone() };
         Some(encode_file(&header, &body))

@@ -22,8 +22,9 @@
 //!   crc32 and a trailing magic.
 //!
 //! Safety model: [`Segment::open`] checks magic, version, footer crc, section
-//! bounds and the crc32 of the doc table, dictionary and postings sections
-//! before anything is parsed, so no dictionary is read from unchecked bytes.
+//! bounds and the crc32 of the doc table; the dictionary's and the postings'
+//! crc32 are checked on first use, before they are parsed, so no dictionary is
+//! read from unchecked bytes.
 //! Content is checked per doc when it is read (zstd frame checksum and
 //! decompressed length). [`Segment::verify`] is the deep check used by
 //! `grove check`. Corrupt input yields `Err`, never a panic (block tables
@@ -600,10 +601,11 @@ pub struct Segment {
     raw_bytes: u64,
     sections: [Range<usize>; 4],
     crcs: [u32; 4],
+    /// Format version (1: fst dictionary, 2: block table).
+    version: u32,
     /// Built (after its crc is checked) on first use: opening a segment to
     /// read its doc table — the indexer's memo — never touches the
     /// dictionary or postings.
-    version: u32,
     dict: OnceLock<Dictionary>,
     /// Set once the postings section's crc has been checked.
     postings_checked: OnceLock<()>,
@@ -823,9 +825,10 @@ impl Segment {
         }
     }
 
-    /// Visits every dictionary entry in key order with a walk bounded to depth
-    /// 3 (a crafted fst could hold cycles, which a stream would follow
-    /// forever). Checks that every key is exactly 3 bytes.
+    /// Visits every dictionary entry in key order: a block table block by
+    /// block; a version-1 fst with a walk bounded to depth 3 (a crafted fst
+    /// could hold cycles, which a stream would follow forever), checking that
+    /// every key is exactly 3 bytes.
     fn walk_dict(&self, f: &mut dyn FnMut(Trigram, u64) -> Result<(), SegmentError>) -> Result<(), SegmentError> {
         let fst = match self.dict()? {
             Dictionary::Fst(fst) => fst.as_fst(),
@@ -901,36 +904,20 @@ impl Segment {
     /// Decodes a dictionary value; also returns the byte range of its record
     /// in the postings section, if it has one.
     fn decode(&self, v: u64) -> Result<(RoaringBitmap, Option<Range<usize>>), SegmentError> {
-        let n = self.num_docs as u64;
-        let mut bm = RoaringBitmap::new();
-        match v & 3 {
-            TAG_ONE => {
-                let a = v >> 2;
-                if a >= n {
-                    return Err(corrupt("posting doc id out of range"));
-                }
-                bm.insert(a as u32);
-                Ok((bm, None))
-            }
-            TAG_TWO => {
-                let (a, b) = ((v >> 2) & 0x7fff_ffff, v >> 33);
-                if a >= b || b >= n {
-                    return Err(corrupt("bad inline posting pair"));
-                }
-                bm.insert(a as u32);
-                bm.insert(b as u32);
-                Ok((bm, None))
-            }
-            TAG_RECORD => {
-                let post = self.section(S_POSTINGS);
-                let off = usize::try_from(v >> 2).ok().filter(|&o| o < post.len());
-                let off = off.ok_or_else(|| corrupt("posting offset out of bounds"))?;
-                let (bm, len) = postings::decode(&post[off..], self.num_docs)
-                    .map_err(|e| corrupt(format!("posting list at {off}: {e}")))?;
-                Ok((bm, Some(off..off + len)))
-            }
-            _ => Err(corrupt("unknown dictionary value tag")),
+        if v & 3 != TAG_RECORD {
+            // Inline values: one or two doc ids.
+            let mut bm = RoaringBitmap::new();
+            self.for_each_doc(v, &mut |d| {
+                bm.insert(d);
+            })?;
+            return Ok((bm, None));
         }
+        let post = self.section(S_POSTINGS);
+        let off = usize::try_from(v >> 2).ok().filter(|&o| o < post.len());
+        let off = off.ok_or_else(|| corrupt("posting offset out of bounds"))?;
+        let (bm, len) = postings::decode(&post[off..], self.num_docs)
+            .map_err(|e| corrupt(format!("posting list at {off}: {e}")))?;
+        Ok((bm, Some(off..off + len)))
     }
 
     /// The given docs as [`PreparedDoc`]s for another segment (compaction),
@@ -979,8 +966,9 @@ impl Segment {
         Ok(out)
     }
 
-    /// Doc `id`'s entry and zstd frame, after the cheap checks of
-    /// `content_into` short of decoding (for copying the frame elsewhere).
+    /// Doc `id`'s entry and zstd frame, checked short of decoding: one
+    /// checksummed zstd frame recording the doc's size (what `content_into`
+    /// decodes and `reuse_docs` copies).
     fn frame(&self, id: u32) -> Result<(DocEntry, &[u8]), SegmentError> {
         if id >= self.num_docs {
             return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
@@ -1030,27 +1018,15 @@ impl Segment {
     /// frame checksum and that the length equals the doc's size.
     pub fn content_into(&self, id: u32, buf: &mut Vec<u8>) -> Result<(), SegmentError> {
         buf.clear();
-        if id >= self.num_docs {
-            return Err(SegmentError::NoSuchDoc { doc: id, num_docs: self.num_docs });
-        }
-        let r = self.record(id);
+        // One checksummed zstd frame recording the doc's size (bounds were
+        // checked by `open`), and nothing after it.
+        let (entry, frame) = self.frame(id)?;
         let bad = |reason: &str| SegmentError::BadContent { doc: id, reason: reason.to_string() };
-        // Bounds were checked by `open`.
-        let frame = &self.section(S_CONTENT)[r.off as usize..(r.off + r.len) as usize];
-        // Exactly one zstd frame (magic 0xFD2FB528), with the checksum flag set
-        // and the content size recorded.
-        if frame.len() < 5 || frame[..4] != [0x28, 0xb5, 0x2f, 0xfd] || frame[4] & 0x04 == 0 {
-            return Err(bad("not a checksummed zstd frame"));
-        }
-        match zstd_safe::get_frame_content_size(frame) {
-            Ok(Some(s)) if s == r.entry.size => {}
-            _ => return Err(bad("frame content size differs from the doc size")),
-        }
         match zstd_safe::find_frame_compressed_size(frame) {
             Ok(l) if l == frame.len() => {}
             _ => return Err(bad("frame length differs from the doc record")),
         }
-        let size = r.entry.size as usize; // fits: checked by `open`
+        let size = entry.size as usize; // fits: checked by `open`
         buf.reserve_exact(size);
         let res = DECOMPRESSOR.with(|d| {
             let mut d = d.borrow_mut();

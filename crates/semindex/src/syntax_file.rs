@@ -64,7 +64,7 @@ pub struct ChunkRec {
     /// Lexical length for BM25 (number of terms with repetition).
     pub length: u32,
     /// (term hash, frequency), sorted by term hash, unique. A record read
-    /// with a [`TermFilter`] holds only the filter's terms.
+    /// with a [`crate::TermFilter`] holds only the filter's terms.
     pub terms: Vec<(u32, u16)>,
 }
 
