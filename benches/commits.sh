@@ -57,8 +57,9 @@ for run in $(seq 1 "$runs"); do
   first=$(head -1 "$seq")
   cpu; c0=$CPU
   now; s=$NOW; "$grove" index --repo "$repo" --index-dir "$idx" --rev "$first" >/dev/null; now; full=$((NOW - s))
-  cpu; full_cpu=$((CPU - c0)); c0=$CPU
+  cpu; full_cpu=$((CPU - c0))
   size0=$(du -sb "$idx" | cut -f1)
+  cpu; c0=$CPU
   : >"$work/per"
   while read -r c; do
     now; s=$NOW
@@ -71,7 +72,7 @@ for run in $(seq 1 "$runs"); do
   done < <(tail -n "$n" "$seq")
   cpu; per_cpu=$((CPU - c0))
   total=$(awk '{s+=$1} END {print s}' "$work/per")
-  read -r med p90 max < <(sort -n "$work/per" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[int(NR*0.9)], a[NR]}')
+  read -r med p90 max < <(sort -n "$work/per" | awk '{a[NR]=$1} END {p = int(NR * 0.9); if (p < NR * 0.9) p++; print a[int((NR+1)/2)], a[p], a[NR]}')
   echo "$size0" >"$work/size0-$run"
   batch="$work/batch$run"
   "$grove" index --repo "$repo" --index-dir "$batch" --rev "$(head -1 "$seq")" >/dev/null

@@ -143,7 +143,7 @@ fn main() {
     }
     ratios.sort_by(f64::total_cmp);
     println!();
-    println!("Median ratio over {runs} runs: {:.2}×", ratios[ratios.len() / 2]);
+    println!("Median ratio over {runs} runs: {:.2}×", ratios[(ratios.len() - 1) / 2]);
     println!();
     println!("Mean per commit of each phase (all runs):");
     println!();

@@ -102,8 +102,9 @@ pub struct IndexSummary {
     /// Wall time per phase, for `grove index --verbose` and benchmarks.
     pub phases: Vec<(&'static str, Duration)>,
     /// Whether the states written were already checked against the
-    /// compaction policy, and the compaction written with them if any.
+    /// compaction policy.
     pub compaction_checked: bool,
+    /// The compaction written together with them, if any.
     pub compaction: Option<maintenance::CompactReport>,
 }
 
@@ -280,9 +281,10 @@ impl<'a> Indexer<'a> {
         Ok(summary)
     }
 
-    /// Indexes `c` as a delta on its nearest indexed ancestor. Returns false
-    /// (nothing written) when there is no such ancestor nearby or its delta
-    /// chain is already at the depth limit; the caller then writes in full.
+    /// Indexes `c` as a delta on its nearest indexed ancestor (rebased when
+    /// that one is at the depth limit: `encode_rebased`). Returns false
+    /// (nothing written) when there is no such ancestor nearby; the caller
+    /// then writes in full.
     fn index_one_as_delta(
         &self,
         c: Commit,
@@ -590,9 +592,9 @@ impl<'a> Indexer<'a> {
     /// segment before the old ones are collected — the newest wins, so new
     /// snapshots never pull a superseded segment back to life.
     ///
-    /// With `only` (sorted, distinct), just those blobs are looked up: the
-    /// rest of every doc table is skipped with a binary search, and the scan
-    /// stops once all are found.
+    /// With `only` (sorted, distinct), just those blobs are kept: each doc
+    /// table is still scanned (every blob binary-searched in `only`), and the
+    /// scan stops once all are found.
     fn load_memo(&self, only: Option<&[GitOid]>) -> Result<HashMap<GitOid, Known>, IndexError> {
         let mut memo = HashMap::new();
         let mut segments: Vec<(std::time::SystemTime, ObjectId)> = Vec::new();

@@ -9,7 +9,8 @@
 //!
 //! **GC** is mark and sweep from the ref table. An unreferenced object is only
 //! deleted when it is older than the grace period *and* was already seen
-//! unreferenced by a gc at least one grace period ago (the `gc-pending` file),
+//! unreferenced by a gc, or superseded by a compaction, at least one grace
+//! period ago (the `gc-pending` file),
 //! so writers that have not published yet and readers that loaded an older
 //! ref table keep working.
 
@@ -159,24 +160,18 @@ fn tripped(
     Ok(tiers.values().any(|&n| n >= opts.merge_factor))
 }
 
-/// Every ref (the overlay's over the stored ones), the header of every
-/// snapshot their chains reach, and the segments each ref's chain uses.
-#[allow(clippy::type_complexity)]
-fn survey(
-    store: &Store,
-    overlay: &Overlay,
-) -> Result<(Refs, HashMap<ObjectId, SnapshotHeader>, BTreeMap<ObjectId, BTreeSet<ObjectId>>), IndexError> {
+/// Every ref (the overlay's over the stored ones) and the header of every
+/// snapshot their chains reach.
+fn survey(store: &Store, overlay: &Overlay) -> Result<(Refs, HashMap<ObjectId, SnapshotHeader>), IndexError> {
     let mut refs = load_refs(store)?;
     for (name, id) in &overlay.refs {
         refs.set(name.clone(), *id);
     }
     let ids: BTreeSet<ObjectId> = refs.iter().map(|(_, id)| id).collect();
-    // Which segments each referenced snapshot uses, from headers only (a
-    // delta's chain lists them): choosing what to merge decodes no entries.
+    // Headers only (a delta's chain lists its segments): choosing what to
+    // merge decodes no entries.
     let mut headers: HashMap<ObjectId, SnapshotHeader> = HashMap::new();
-    let mut uses: BTreeMap<ObjectId, BTreeSet<ObjectId>> = BTreeMap::new();
     for id in &ids {
-        let mut segs = BTreeSet::new();
         let mut next = Some(*id);
         let mut depth = 0;
         while let Some(cur) = next {
@@ -187,23 +182,20 @@ fn survey(
             if let std::collections::hash_map::Entry::Vacant(slot) = headers.entry(cur) {
                 slot.insert(overlay.header(store, cur)?);
             }
-            let h = &headers[&cur];
-            segs.extend(h.segments.iter().copied());
-            next = h.base;
+            next = headers[&cur].base;
         }
-        uses.insert(*id, segs);
     }
-    Ok((refs, headers, uses))
+    Ok((refs, headers))
 }
 
-/// The small segments the referenced snapshots use, by size tier.
+/// The small segments the surveyed chains (`headers`) use, by size tier.
 fn tiers_of(
     store: &Store,
     opts: &CompactOptions,
-    uses: &BTreeMap<ObjectId, BTreeSet<ObjectId>>,
+    headers: &HashMap<ObjectId, SnapshotHeader>,
     overlay: &Overlay,
 ) -> Result<BTreeMap<u32, Vec<ObjectId>>, IndexError> {
-    let referenced: BTreeSet<ObjectId> = uses.values().flatten().copied().collect();
+    let referenced: BTreeSet<ObjectId> = headers.values().flat_map(|h| h.segments.iter().copied()).collect();
     let mut tiers: BTreeMap<u32, Vec<ObjectId>> = BTreeMap::new();
     for id in &referenced {
         let size = overlay.segment_size(store, *id)?;
@@ -228,20 +220,14 @@ fn tiers_of(
 pub fn compact(store: &Store, opts: &CompactOptions, force: bool) -> Result<CompactReport, IndexError> {
     let started = Instant::now();
     let overlay = Overlay::default();
-    let (refs, headers, uses) = survey(store, &overlay)?;
-    let tiers = tiers_of(store, opts, &uses, &overlay)?;
     let plan = if force {
         // `grove compact`: every small segment into one.
-        let small: Vec<ObjectId> = tiers.into_values().flatten().collect();
+        let (refs, headers) = survey(store, &overlay)?;
+        let small: Vec<ObjectId> = tiers_of(store, opts, &headers, &overlay)?.into_values().flatten().collect();
         let chosen = if small.len() > 1 { small } else { Vec::new() };
-        compact_resolved(store, opts, &refs, &headers, &uses, chosen)?
+        compact_resolved(store, opts, refs, &headers, chosen)?
     } else {
-        let chosen: Vec<ObjectId> =
-            tiers.into_values().filter(|ids| ids.len() >= opts.merge_factor).flatten().collect();
-        if chosen.is_empty() {
-            return Ok(CompactReport::default());
-        }
-        compact_moving(store, refs, &headers, chosen, started, &overlay)?
+        plan_tiers(store, opts, &overlay, started)?
     };
     match plan {
         Some(plan) => publish(store, plan, &overlay),
@@ -268,8 +254,19 @@ pub fn plan_with(store: &Store, opts: &CompactOptions, overlay: &Overlay) -> Res
     if !tripped(store, opts, &new, overlay)? {
         return Ok(None);
     }
-    let (refs, headers, uses) = survey(store, overlay)?;
-    let tiers = tiers_of(store, opts, &uses, overlay)?;
+    plan_tiers(store, opts, overlay, started)
+}
+
+/// The automatic compaction's plan: every size tier holding `merge_factor`
+/// or more of the referenced small segments is merged (none: `None`).
+fn plan_tiers(
+    store: &Store,
+    opts: &CompactOptions,
+    overlay: &Overlay,
+    started: Instant,
+) -> Result<Option<Plan>, IndexError> {
+    let (refs, headers) = survey(store, overlay)?;
+    let tiers = tiers_of(store, opts, &headers, overlay)?;
     let chosen: Vec<ObjectId> = tiers.into_values().filter(|ids| ids.len() >= opts.merge_factor).flatten().collect();
     if chosen.is_empty() {
         return Ok(None);
@@ -467,12 +464,11 @@ pub fn publish(store: &Store, plan: Plan, overlay: &Overlay) -> Result<CompactRe
 fn compact_resolved(
     store: &Store,
     opts: &CompactOptions,
-    refs: &Refs,
+    refs: Refs,
     headers: &HashMap<ObjectId, SnapshotHeader>,
-    uses: &BTreeMap<ObjectId, BTreeSet<ObjectId>>,
     mut chosen: Vec<ObjectId>,
 ) -> Result<Option<Plan>, IndexError> {
-    let affected: Vec<ObjectId> = uses.keys().copied().collect();
+    let affected: Vec<ObjectId> = refs.iter().map(|(_, id)| id).collect::<BTreeSet<_>>().into_iter().collect();
     // Snapshots of one delta chain share their bases: resolve each file
     // once (shallowest first), not once per snapshot above it.
     let mut cache: HashMap<ObjectId, Arc<Snapshot>> = HashMap::new();
@@ -570,7 +566,7 @@ fn compact_resolved(
         .collect::<Result<_, IndexError>>()?;
     report.snapshots_rewritten = rewritten.len();
     let merged: Vec<ObjectId> = chosen.into_iter().collect();
-    Ok(Some(Plan { refs: refs.clone(), new_segment, rewritten, merged, report }))
+    Ok(Some(Plan { refs, new_segment, rewritten, merged, report }))
 }
 
 /// Whether a gc would delete something now: an object seen unreferenced
