@@ -8,7 +8,8 @@
 //! Commit protocol (see docs/ARCHITECTURE.md, "Durability"):
 //! 1. segments are written (temp → fsync → rename → fsync dir);
 //! 2. snapshots are written the same way;
-//! 3. the ref table is replaced atomically under the writer lock.
+//! 3. the refs are renamed into place under the writer lock (durable with
+//!    the next write's directory fsync, or gc's, whichever comes first).
 //!
 //! A crash between steps leaves only unreferenced, complete objects. Because
 //! the memo is built from every segment on disk, referenced or not, the next
@@ -119,6 +120,7 @@ pub struct Indexer<'a> {
     repo: &'a Repo,
     store: &'a Store,
     opts: IndexOptions,
+    memo_cache: Option<&'a MemoCache>,
     /// Files that base snapshots (loaded while finding ancestors) recorded as
     /// binary or too large: known without reading them again.
     skipped_in_bases: std::sync::Mutex<Vec<(GitOid, Known)>>,
@@ -172,7 +174,15 @@ const ANCESTOR_SEARCH_LIMIT: usize = 256;
 
 impl<'a> Indexer<'a> {
     pub fn new(repo: &'a Repo, store: &'a Store, opts: IndexOptions) -> Self {
-        Indexer { repo, store, opts, skipped_in_bases: Default::default() }
+        Indexer { repo, store, opts, memo_cache: None, skipped_in_bases: Default::default() }
+    }
+
+    /// Keeps each segment's blob table in `cache` between calls (a
+    /// long-lived process indexing one commit after another reads each
+    /// segment's doc table once, not once per commit).
+    pub fn with_memo_cache(mut self, cache: &'a MemoCache) -> Self {
+        self.memo_cache = Some(cache);
+        self
     }
 
     /// Indexes the given commits (those not indexed yet) and returns the
@@ -596,31 +606,61 @@ impl<'a> Indexer<'a> {
     /// table is still scanned (every blob binary-searched in `only`), and the
     /// scan stops once all are found.
     fn load_memo(&self, only: Option<&[GitOid]>) -> Result<HashMap<GitOid, Known>, IndexError> {
-        let mut memo = HashMap::new();
+        // Segments a gc has seen unreferenced are on their way out (mostly
+        // sources of a compaction): not worth opening, and reusing them would
+        // only pull them back to life.
+        let pending = maintenance::pending_segments(self.store)?;
         let mut segments: Vec<(std::time::SystemTime, ObjectId)> = Vec::new();
         for id in self.store.list(Kind::Segment)? {
+            if pending.contains(&id) {
+                continue;
+            }
             let mtime = std::fs::metadata(self.store.path_of(Kind::Segment, id))
                 .and_then(|m| m.modified())
                 .unwrap_or(std::time::UNIX_EPOCH);
             segments.push((mtime, id));
         }
         segments.sort_by(|a, b| b.cmp(a));
-        // Segments a gc has seen unreferenced are on their way out (mostly
-        // sources of a compaction): not worth opening, and reusing them would
-        // only pull them back to life.
-        let pending = maintenance::pending_segments(self.store)?;
+        let mut tables = self.memo_cache.map(|c| c.tables.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(tables) = tables.as_mut() {
+            let listed: HashSet<ObjectId> = segments.iter().map(|(_, id)| *id).collect();
+            tables.retain(|id, _| listed.contains(id));
+        }
+        let mut memo = HashMap::new();
         for (_, seg_id) in segments {
-            if pending.contains(&seg_id) {
-                continue;
-            }
             if only.is_some_and(|o| memo.len() == o.len()) {
                 break;
             }
-            let segment = open_segment(self.store, seg_id)?;
-            for doc in 0..segment.num_docs() {
-                let e = segment.doc(doc);
-                if !e.git_oid.is_null() && only.is_none_or(|o| o.binary_search(&e.git_oid).is_ok()) {
-                    memo.entry(e.git_oid).or_insert(Known::Doc { segment: seg_id, doc, size: e.size });
+            let mut add = |oid: GitOid, doc: u32, size: u64| {
+                memo.entry(oid).or_insert(Known::Doc { segment: seg_id, doc, size });
+            };
+            match tables.as_mut() {
+                Some(tables) => {
+                    let table = match tables.get(&seg_id) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t = Arc::new(BlobTable::of(&*open_segment(self.store, seg_id)?));
+                            tables.insert(seg_id, t.clone());
+                            t
+                        }
+                    };
+                    match only {
+                        Some(o) => o.iter().for_each(|oid| {
+                            if let Some((doc, size)) = table.get(oid) {
+                                add(*oid, doc, size)
+                            }
+                        }),
+                        None => table.rows.iter().for_each(|&(oid, doc, size)| add(oid, doc, size)),
+                    }
+                }
+                None => {
+                    let segment = open_segment(self.store, seg_id)?;
+                    for doc in 0..segment.num_docs() {
+                        let e = segment.doc(doc);
+                        if !e.git_oid.is_null() && only.is_none_or(|o| o.binary_search(&e.git_oid).is_ok()) {
+                            add(e.git_oid, doc, e.size);
+                        }
+                    }
                 }
             }
         }
@@ -835,6 +875,39 @@ pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
     }
     out.extend_from_slice(&base[i..]);
     out
+}
+
+/// Each stored segment's blobs (git oid → doc, size), kept by a long-lived
+/// process across `index` calls ([`Indexer::with_memo_cache`]). Segments are
+/// immutable, so an entry is valid for as long as its segment is listed.
+#[derive(Default)]
+pub struct MemoCache {
+    tables: std::sync::Mutex<HashMap<ObjectId, Arc<BlobTable>>>,
+}
+
+/// One segment's (git oid, doc, size) rows, sorted, lowest doc first among
+/// equal oids (the doc a scan of the doc table would find first).
+struct BlobTable {
+    rows: Vec<(GitOid, u32, u64)>,
+}
+
+impl BlobTable {
+    fn of(segment: &Segment) -> BlobTable {
+        let mut rows: Vec<(GitOid, u32, u64)> = (0..segment.num_docs())
+            .map(|doc| {
+                let e = segment.doc(doc);
+                (e.git_oid, doc, e.size)
+            })
+            .filter(|(oid, _, _)| !oid.is_null())
+            .collect();
+        rows.sort_unstable();
+        BlobTable { rows }
+    }
+
+    fn get(&self, oid: &GitOid) -> Option<(u32, u64)> {
+        let at = self.rows.partition_point(|(o, _, _)| o < oid);
+        self.rows.get(at).filter(|(o, _, _)| o == oid).map(|&(_, doc, size)| (doc, size))
+    }
 }
 
 /// Segments finished but not yet written (see `flush_segment`).

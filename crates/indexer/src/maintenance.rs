@@ -71,7 +71,7 @@ pub struct CompactReport {
 
 /// Objects a run has built but not written yet, which compaction treats as
 /// stored: a commit and the compaction it trips are then written as one
-/// group and published under one lock (three fsync rounds, not six).
+/// group and published under one lock (two fsync rounds, not four).
 #[derive(Default)]
 pub struct Overlay<'a> {
     pub segments: Vec<(ObjectId, &'a [u8])>,
@@ -597,6 +597,9 @@ fn now_secs() -> u64 {
 pub fn gc(store: &Store, grace: Duration) -> Result<GcReport, IndexError> {
     let mut report = GcReport::default();
     update_refs::<_, IndexError>(store, |refs| {
+        // The refs marked from must survive a power failure before anything
+        // they no longer reach is deleted (ref installs are durable lazily).
+        store.sync_installed()?;
         // Mark.
         let mut live_snaps = BTreeSet::new();
         let mut live_segs = BTreeSet::new();

@@ -200,8 +200,8 @@ pub fn load_refs(store: &Store) -> Result<Refs, ManifestError> {
 
 /// Ref files written ahead of the writer lock: complete and durable temp
 /// files (staged together with the objects they name, in one fsync round),
-/// installed by [`RefWriter::install`] with one rename each and one fsync of
-/// `refs.d/`.
+/// installed by [`RefWriter::install`] with one rename each; `refs.d/` is
+/// fsynced by the next write's directory round or by gc (`Store::install`).
 #[derive(Debug)]
 pub struct PreparedRefs {
     names: Vec<String>,

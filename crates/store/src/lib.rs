@@ -125,6 +125,11 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The directories of a store.
 const DIRS: [&str; 6] = ["segments", "snapshots", "tmp", "refs.d", "syntax", "vectors"];
 
+/// Directories whose renames by [`Store::install`] are made durable lazily:
+/// by the directory round of the next group write (any writer's), or by
+/// [`Store::sync_installed`], which anything that deletes objects calls first.
+const LAZY_DIRS: [&str; 1] = ["refs.d"];
+
 impl Store {
     /// Opens the store at `root`, creating it if absent.
     pub fn open_or_create(root: &Path) -> Result<Store, StoreError> {
@@ -337,6 +342,10 @@ impl Store {
             }
         }
         drop(temps);
+        // Renames an earlier `install` left to this round become durable
+        // with the objects' (no extra latency: the fsyncs run side by side).
+        let lazy: Vec<PathBuf> = LAZY_DIRS.iter().map(|d| self.root.join(d)).collect();
+        dirs.extend(lazy.iter().map(PathBuf::as_path).filter(|d| d.exists()));
         self.sync_dirs(&dirs)?;
         Ok(staged)
     }
@@ -365,7 +374,13 @@ impl Store {
     }
 
     /// Renames staged files to `names` (relative to the root), each
-    /// atomically, then fsyncs each directory once.
+    /// atomically: readers see each file old or new, and its bytes are
+    /// durable already (staged files are fsynced). In the directories of
+    /// `LAZY_DIRS` (`refs.d`) the renames themselves become durable lazily —
+    /// with the next group write or [`Store::sync_installed`]; so a power
+    /// failure may undo the newest installs (never expose a partial file, nor
+    /// a name whose objects are not durable). Other directories are fsynced
+    /// now.
     pub fn install(&self, mut staged: Staged, names: &[&str]) -> Result<(), StoreError> {
         if staged.temps.len() != names.len() {
             return Err(StoreError::Io {
@@ -381,11 +396,20 @@ impl Store {
                 return Err(io_err(&dest)(e));
             }
             let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-            if !dirs.contains(&dir) {
+            let lazy = LAZY_DIRS.iter().any(|d| dir == self.root.join(d));
+            if !lazy && !dirs.contains(&dir) {
                 dirs.push(dir);
             }
         }
         self.sync_dirs(&dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>())
+    }
+
+    /// Makes every rename by [`Store::install`] durable. Call it (under the
+    /// writer lock) before deleting objects on the strength of the refs: a
+    /// ref update undone by a power failure must not name what was deleted.
+    pub fn sync_installed(&self) -> Result<(), StoreError> {
+        let lazy: Vec<PathBuf> = LAZY_DIRS.iter().map(|d| self.root.join(d)).collect();
+        self.sync_dirs(&lazy.iter().map(PathBuf::as_path).filter(|d| d.exists()).collect::<Vec<_>>())
     }
 
     /// Maps an object read-only. Objects are immutable, so the map is stable
