@@ -22,6 +22,7 @@ const EXAMPLES: &str = "Examples:
   grove apply wip --patch change.diff        a snapshot of HEAD + a patch, on no disk
   grove search --rev wip 'fn new_api'        ... and search it
   grove index --branches '*'                 index every local branch
+  grove index --watch --branches '*'         keep indexing each branch's new commits (Ctrl-C stops)
   grove symbols parse_expr --kind function   definitions by name (exact, prefix, fuzzy)
   grove index --semantic                     embed HEAD's chunks (slow on a CPU; resumable)
   grove find 'where do we retry failed connections'   hybrid lexical + semantic search
@@ -266,6 +267,14 @@ pub struct IndexArgs {
     /// Also embed the revisions' chunks for `grove find` (slow on a CPU; Ctrl-C keeps what is done).
     #[arg(long)]
     pub semantic: bool,
+    /// Keep running: whenever the revisions move (a commit on HEAD or a
+    /// branch, a new tag), index where they point now, one commit at a
+    /// time in this process, whose caches stay warm. Ctrl-C stops.
+    #[arg(long, conflicts_with_all = ["rebuild", "semantic"])]
+    pub watch: bool,
+    /// How often --watch looks at the revisions (e.g. 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "watch")]
+    pub interval: Interval,
 }
 
 #[derive(Args, Debug)]
@@ -394,5 +403,29 @@ impl std::str::FromStr for Size {
         };
         let n: u64 = num.parse().map_err(|_| format!("invalid size '{s}' (expected e.g. 2M, 512K, 1000)"))?;
         n.checked_mul(mult).map(Size).ok_or_else(|| format!("size '{s}' is too large"))
+    }
+}
+
+/// A duration such as `500ms`, `2s` or `1m` (a bare number is seconds).
+#[derive(Clone, Copy, Debug)]
+pub struct Interval(pub std::time::Duration);
+
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Interval, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num.parse().map_err(|_| format!("invalid duration '{s}' (expected e.g. 500ms, 2s, 1m)"))?;
+        let ms = match unit {
+            "ms" => n,
+            "" | "s" => n.saturating_mul(1000),
+            "m" => n.saturating_mul(60_000),
+            _ => return Err(format!("invalid duration '{s}' (units: ms, s, m)")),
+        };
+        if ms == 0 {
+            return Err("the interval must be more than zero".into());
+        }
+        Ok(Interval(std::time::Duration::from_millis(ms)))
     }
 }

@@ -4,6 +4,7 @@
 //! formats (git-grep-like text, JSON Lines); nothing else.
 
 mod args;
+mod interrupt;
 mod lifecycle;
 mod output;
 mod progress;
@@ -162,11 +163,25 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     if a.rebuild {
         engine.remove_index()?;
     }
+    if a.watch {
+        return watch(engine, a);
+    }
     let t = Instant::now();
     let revs = engine.resolve(&a.revs.selection())?;
     let resolved = t.elapsed();
-    let progress = progress::Bar::new();
-    let s = engine.index(&revs, &progress)?;
+    let s = engine.index(&revs, &progress::Bar::new())?;
+    print_indexed(&revs, &s, a.verbose.then_some(resolved));
+    if a.semantic {
+        return semantic::semantic_index(engine, &revs);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_indexed(
+    revs: &[grove_engine::ResolvedRev],
+    s: &grove_engine::IndexSummary,
+    phases_after: Option<std::time::Duration>,
+) {
     println!(
         "indexed {} revision{} ({} already indexed): {} files, {} new blobs ({}), {} skipped, {} segment{} written, {:.2}s",
         revs.len(),
@@ -180,14 +195,81 @@ fn index(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
         if s.segments_written == 1 { "" } else { "s" },
         s.elapsed.as_secs_f64()
     );
-    if a.verbose {
+    if let Some(resolved) = phases_after {
         eprintln!("  {:<16} {:>8.1} ms", "resolve", resolved.as_secs_f64() * 1000.0);
         for (name, d) in &s.phases {
             eprintln!("  {name:<16} {:>8.1} ms", d.as_secs_f64() * 1000.0);
         }
     }
-    if a.semantic {
-        return semantic::semantic_index(engine, &revs);
+}
+
+/// The selection as `Engine::resolve` gives it, except that a glob matching
+/// nothing yet is no error: the tag or branch a watch waits for may come.
+fn resolve_watched(
+    engine: &Engine,
+    selection: &grove_engine::RevSelection,
+) -> anyhow::Result<Vec<grove_engine::ResolvedRev>> {
+    use grove_engine::{EngineError, RevSelection};
+    let mut parts =
+        vec![RevSelection { revs: selection.revs.clone(), all_refs: selection.all_refs, ..Default::default() }];
+    parts.extend(selection.tags.iter().map(|g| RevSelection { tags: vec![g.clone()], ..Default::default() }));
+    parts.extend(selection.branches.iter().map(|g| RevSelection { branches: vec![g.clone()], ..Default::default() }));
+    let mut out = Vec::new();
+    for (k, part) in parts.iter().enumerate() {
+        // An empty first part is HEAD only when nothing else was asked for.
+        if part.is_empty() && (k > 0 || !selection.is_empty()) {
+            continue;
+        }
+        match engine.resolve(part) {
+            Ok(revs) => out.extend(revs),
+            Err(EngineError::NoRevisions(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// `grove index --watch`: resolve the selection every interval and index it
+/// whenever it names commits it did not name before. One process for every
+/// commit keeps the engine's caches warm (see docs/benchmarks.md, "100
+/// commits"). A failure (git mid-operation, a revision deleted) is reported
+/// and the next look tries again; Ctrl-C or SIGTERM stops between looks.
+fn watch(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let stop = interrupt::install();
+    let interval = a.interval.0;
+    let selection = a.revs.selection();
+    let mut seen: Vec<grove_base::GitOid> = Vec::new();
+    let mut first = true;
+    eprintln!("grove: watching every {interval:?}; Ctrl-C stops");
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let t = Instant::now();
+        let looked = resolve_watched(engine, &selection).and_then(|revs| {
+            let oids: Vec<grove_base::GitOid> = revs.iter().map(|r| r.commit.oid).collect();
+            if oids != seen {
+                let s = engine.index(&revs, &progress::Bar::new())?;
+                if first || s.already_indexed < revs.len() {
+                    let mut at: Vec<String> =
+                        revs.iter().take(3).map(|r| format!("{} {}", r.label, &r.commit.oid.to_hex()[..10])).collect();
+                    if revs.len() > 3 {
+                        at.push(format!("and {} more", revs.len() - 3));
+                    }
+                    print!("{}: ", at.join(", "));
+                    print_indexed(&revs, &s, a.verbose.then_some(std::time::Duration::ZERO));
+                }
+                seen = oids;
+            }
+            Ok(())
+        });
+        if let Err(e) = looked {
+            eprintln!("grove: {e} (watching: trying again in {:?})", interval);
+        }
+        first = false;
+        let _ = std::io::stdout().flush();
+        // Sleep in short steps so that a signal stops the watch promptly.
+        while t.elapsed() < interval && !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep((interval.saturating_sub(t.elapsed())).min(std::time::Duration::from_millis(50)));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

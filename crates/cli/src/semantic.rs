@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use grove_engine::{Engine, FindMode, FindOptions, QueryShape, ResolvedRev, SymbolKind, SymbolQuery};
@@ -13,25 +12,9 @@ use crate::args::{FindArgs, FindModeArg, SymbolsArgs, TargetArgs};
 use crate::output::write_or_quiet;
 use crate::progress;
 
-/// Set by SIGINT while `index --semantic` runs: the engine stops between
-/// batches and keeps what is finished. A second Ctrl-C kills as usual.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    // SAFETY: signal() is async-signal-safe; restoring the default makes a
-    // second Ctrl-C terminate immediately.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-    }
-}
-
 pub fn semantic_index(engine: &Engine, revs: &[ResolvedRev]) -> anyhow::Result<ExitCode> {
-    // SAFETY: installing a handler that only touches an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
-    let s = engine.index_semantic(revs, &progress::Bar::new(), &INTERRUPTED)?;
+    // Ctrl-C: the engine stops between batches and keeps what is finished.
+    let s = engine.index_semantic(revs, &progress::Bar::new(), crate::interrupt::install())?;
     println!(
         "semantic: {} revision{}, {} files, {} chunks; embedded {} new chunks with {} ({:.0} tokens/s est.), {:.1}s{}",
         s.revisions,

@@ -224,3 +224,58 @@ fn commits_indexed_one_by_one_answer_like_a_batch() {
     a.extend(args.iter().copied());
     assert_eq!(stdout(&one_by_one.search(a.clone())), stdout(&batch.search(a)));
 }
+
+/// `grove index --watch` indexes each new commit as HEAD moves (and new
+/// tags it is asked to watch), in one process, until Ctrl-C; the commits
+/// it indexed then search without indexing anything.
+#[test]
+fn index_watch_follows_new_commits_until_interrupted() {
+    let (_t, repo) = private_basic();
+    let ix = Indexed::new(&repo);
+    let child = grove_cmd()
+        .args(["index", "--watch", "--interval", "100ms", "--rev", "HEAD", "--tags", "watch-*", "--repo"])
+        .arg(&repo)
+        .arg("--index-dir")
+        .arg(&ix.index)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start grove index --watch");
+    let indexed = |commit: &str| ix.index.join("refs.d").join(format!("commit%2F{commit}")).exists();
+    let wait_for = |commit: &str| {
+        let started = std::time::Instant::now();
+        while !indexed(commit) {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "{commit} never indexed");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let head = || String::from_utf8(git_ok(&repo, ["rev-parse", "HEAD"])).unwrap().trim().to_string();
+    wait_for(&head());
+    let mut commits = Vec::new();
+    for i in 0..3 {
+        write_file(&repo, "watched.txt", &format!("watched_marker_{i}\n"));
+        commit_all(&repo, &format!("watched {i}"));
+        commits.push(head());
+        wait_for(commits.last().unwrap());
+    }
+    // A tag on an older commit is picked up too.
+    git_ok(&repo, ["tag", "watch-old", "HEAD~2"]);
+    let tagged = String::from_utf8(git_ok(&repo, ["rev-parse", "HEAD~2"])).unwrap().trim().to_string();
+    wait_for(&tagged);
+    // SIGINT: the watch stops between looks and exits 0.
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    for c in &commits {
+        assert!(text.contains(&c[..10]), "{c} not reported in:\n{text}");
+    }
+    // Everything watched is indexed: searching it indexes nothing more.
+    let segments = std::fs::read_dir(ix.index.join("segments")).unwrap().count();
+    for (i, c) in commits.iter().enumerate() {
+        assert_eq!(ok(&ix.search(["-c", "--rev", c, "watched_marker_"])), "watched.txt:1\n", "commit {i}");
+    }
+    assert_eq!(std::fs::read_dir(ix.index.join("segments")).unwrap().count(), segments);
+    assert_code(&ix.check(), 0);
+}
