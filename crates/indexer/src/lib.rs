@@ -621,10 +621,10 @@ impl<'a> Indexer<'a> {
             segments.push((mtime, id));
         }
         segments.sort_by(|a, b| b.cmp(a));
-        let mut tables = self.memo_cache.map(|c| c.tables.lock().unwrap_or_else(|p| p.into_inner()));
-        if let Some(tables) = tables.as_mut() {
+        let mut cached = self.memo_cache.map(|c| c.segments.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(cached) = cached.as_mut() {
             let listed: HashSet<ObjectId> = segments.iter().map(|(_, id)| *id).collect();
-            tables.retain(|id, _| listed.contains(id));
+            cached.retain(|id, _| listed.contains(id));
         }
         let mut memo = HashMap::new();
         for (_, seg_id) in segments {
@@ -634,33 +634,38 @@ impl<'a> Indexer<'a> {
             let mut add = |oid: GitOid, doc: u32, size: u64| {
                 memo.entry(oid).or_insert(Known::Doc { segment: seg_id, doc, size });
             };
-            match tables.as_mut() {
-                Some(tables) => {
-                    let table = match tables.get(&seg_id) {
-                        Some(t) => t.clone(),
-                        None => {
-                            let t = Arc::new(BlobTable::of(&*open_segment(self.store, seg_id)?));
-                            tables.insert(seg_id, t.clone());
-                            t
-                        }
-                    };
-                    match only {
-                        Some(o) => o.iter().for_each(|oid| {
-                            if let Some((doc, size)) = table.get(oid) {
-                                add(*oid, doc, size)
-                            }
-                        }),
-                        None => table.rows.iter().for_each(|&(oid, doc, size)| add(oid, doc, size)),
+            let entry = match cached.as_mut() {
+                Some(cached) => match cached.get(&seg_id) {
+                    Some(e) => Some(e.clone()),
+                    None => {
+                        let e = Arc::new(CachedSegment::new(open_segment(self.store, seg_id)?));
+                        cached.insert(seg_id, e.clone());
+                        Some(e)
                     }
+                },
+                None => None,
+            };
+            // A segment looked up again (a long-lived process) gets a sorted
+            // table; the first time, scanning its doc table is cheaper than
+            // sorting it.
+            if let Some(o) = only {
+                if let Some(table) = entry.as_ref().and_then(|e| e.table()) {
+                    for oid in o {
+                        if let Some((doc, size)) = table.get(oid) {
+                            add(*oid, doc, size);
+                        }
+                    }
+                    continue;
                 }
-                None => {
-                    let segment = open_segment(self.store, seg_id)?;
-                    for doc in 0..segment.num_docs() {
-                        let e = segment.doc(doc);
-                        if !e.git_oid.is_null() && only.is_none_or(|o| o.binary_search(&e.git_oid).is_ok()) {
-                            add(e.git_oid, doc, e.size);
-                        }
-                    }
+            }
+            let segment = match &entry {
+                Some(e) => e.segment.clone(),
+                None => open_segment(self.store, seg_id)?,
+            };
+            for doc in 0..segment.num_docs() {
+                let e = segment.doc(doc);
+                if !e.git_oid.is_null() && only.is_none_or(|o| o.binary_search(&e.git_oid).is_ok()) {
+                    add(e.git_oid, doc, e.size);
                 }
             }
         }
@@ -877,12 +882,33 @@ pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
     out
 }
 
-/// Each stored segment's blobs (git oid → doc, size), kept by a long-lived
-/// process across `index` calls ([`Indexer::with_memo_cache`]). Segments are
-/// immutable, so an entry is valid for as long as its segment is listed.
+/// Each stored segment opened by a long-lived process, kept across `index`
+/// calls ([`Indexer::with_memo_cache`]) with, from its second use on, a
+/// sorted table of its blobs. Segments are immutable, so an entry is valid
+/// for as long as its segment is listed.
 #[derive(Default)]
 pub struct MemoCache {
-    tables: std::sync::Mutex<HashMap<ObjectId, Arc<BlobTable>>>,
+    segments: std::sync::Mutex<HashMap<ObjectId, Arc<CachedSegment>>>,
+}
+
+struct CachedSegment {
+    segment: Arc<Segment>,
+    uses: std::sync::atomic::AtomicU32,
+    table: std::sync::OnceLock<BlobTable>,
+}
+
+impl CachedSegment {
+    fn new(segment: Arc<Segment>) -> CachedSegment {
+        CachedSegment { segment, uses: Default::default(), table: Default::default() }
+    }
+
+    /// The sorted table, built on the second call.
+    fn table(&self) -> Option<&BlobTable> {
+        if self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+            return None;
+        }
+        Some(self.table.get_or_init(|| BlobTable::of(&self.segment)))
+    }
 }
 
 /// One segment's (git oid, doc, size) rows, sorted, lowest doc first among
