@@ -16,7 +16,7 @@ runs=${3:-3}
 n=${4:-100}
 work=$(mktemp -d)
 # Every run's indexes are removed only at exit: on ext4 without a journal a
-# file created within 30 s of many deletions costs more (the allocator skips
+# file created within 60 s (360 s) of many deletions costs more (the allocator skips
 # recently freed inodes), and per-commit indexing creates a few files each.
 trap 'rm -rf "$work"' EXIT
 # Milliseconds now, into NOW, without forking: `$(date +%s%N)` costs a fork

@@ -80,7 +80,8 @@ fn main() {
     // Indexes are kept until every run is done, and measured (gc, then
     // size) only then: deleting files just before a run slows its file
     // creations on ext4 without a journal, which skips inodes freed in the
-    // last 30 s, and per-commit indexing creates a few files each commit.
+    // last 60 s (360 s while the inode table block is dirty), and
+    // per-commit indexing creates a few files each commit.
     let mut kept = Vec::new();
     // A full index first, untimed, so that every run reads git's packs from
     // the page cache (the first cold one would flatter the ratio).
