@@ -226,6 +226,8 @@ impl Engine {
             if summary.compaction.is_some() {
                 self.gc_if_due(&store)?;
             }
+        } else if summary.already_indexed >= written.len() {
+            // Nothing was written: nothing new to compact.
         } else if let Some(report) = self.auto_compact(&store, &written)? {
             summary.phases.extend(report.phases);
         }
