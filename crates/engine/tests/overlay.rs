@@ -3,27 +3,14 @@
 //! overlay must report exactly what a search reports once the same bytes
 //! are written to disk and the working tree is indexed.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
+use common::git;
 use grove_engine::search::{CaseMode, CompiledPattern, LineKind, PatternOptions, SearchOptions, SearchOutput};
 use grove_engine::{Engine, EngineOptions, NoProgress, Overlay, ResolvedRev, SymbolQuery, WORKTREE_NAME};
-
-fn git(repo: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn write(repo: &Path, path: &str, content: &[u8]) {
     let p = repo.join(path);
