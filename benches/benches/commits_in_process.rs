@@ -9,6 +9,10 @@
 //!   GROVE_BENCH_REPO=/path/to/repo.git [GROVE_BENCH_COMMITS=100] \
 //!   [GROVE_BENCH_RUNS=3] cargo bench -p grove-benches --bench commits_in_process
 //!
+//! With `GROVE_BENCH_SEED_INDEX=DIR`, each run starts from a copy of the
+//! index at DIR (e.g. every tag indexed) instead of an empty one: the same
+//! commits, but compaction and lookups among many refs and segments.
+//!
 //! Every run uses a fresh index; the ratio is taken within a run (the
 //! machine is shared and noisy) and the median over runs is reported.
 //! Prints timings only; never asserts on them.
@@ -50,6 +54,18 @@ fn cpu_time() -> Duration {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
     Duration::from_millis(f.iter().sum::<u64>() * 10)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -95,6 +111,9 @@ fn main() {
     let mut rows = Vec::new();
     for run in 1..=runs {
         let tmp = tempfile::tempdir().unwrap();
+        if let Some(seed) = std::env::var_os("GROVE_BENCH_SEED_INDEX") {
+            copy_dir(Path::new(&seed), &tmp.path().join("index"));
+        }
         let opts = EngineOptions { index_dir: Some(tmp.path().join("index")), ..Default::default() };
         let engine = Engine::open(&repo, opts).unwrap();
 

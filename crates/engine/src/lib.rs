@@ -119,8 +119,8 @@ pub struct Engine {
     opts: EngineOptions,
     /// Loaded on first semantic use; the error is kept to report it again.
     model: std::sync::OnceLock<Result<Arc<dyn grove_embed::Embedder>, String>>,
-    /// The indexer's per-segment blob tables, kept between calls.
-    memo: grove_indexer::MemoCache,
+    /// What the indexer keeps between calls (opened segments, snapshot headers).
+    cache: grove_indexer::IndexerCache,
 }
 
 impl Engine {
@@ -131,7 +131,7 @@ impl Engine {
             Some(d) => d.clone(),
             None => repo.git_dir().join("grove"),
         };
-        Ok(Engine { repo, index_dir, opts, model: std::sync::OnceLock::new(), memo: Default::default() })
+        Ok(Engine { repo, index_dir, opts, model: std::sync::OnceLock::new(), cache: Default::default() })
     }
 
     pub fn index_dir(&self) -> &Path {
@@ -213,7 +213,7 @@ impl Engine {
         // to reuse; publishing detects that and the run is simply repeated.
         let mut attempt = 0;
         let mut summary = loop {
-            let indexer = Indexer::new(&self.repo, &store, self.opts.index.clone()).with_memo_cache(&self.memo);
+            let indexer = Indexer::new(&self.repo, &store, self.opts.index.clone()).with_cache(&self.cache);
             match indexer.index_commits(&commits, progress) {
                 Err(IndexError::Concurrent(_)) if attempt < 3 => attempt += 1,
                 other => break other?,
@@ -396,7 +396,7 @@ impl Engine {
             if changes.is_empty() {
                 continue;
             }
-            let indexer = Indexer::new(&self.repo, store, self.opts.index.clone()).with_memo_cache(&self.memo);
+            let indexer = Indexer::new(&self.repo, store, self.opts.index.clone()).with_cache(&self.cache);
             let (new_id, new_snap, _) = indexer.derive(Some(&snap), snap.commit, snap.tree, changes, progress)?;
             indexer.publish(vec![(commit_ref(r.commit.oid), new_id)])?;
             snapshots.insert(new_id, Arc::new(new_snap));

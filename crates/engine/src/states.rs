@@ -230,7 +230,7 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<ApplyReport, EngineError> {
         let changed_files = changes.len();
-        let indexer = Indexer::new(&self.repo, store, self.opts.index.clone()).with_memo_cache(&self.memo);
+        let indexer = Indexer::new(&self.repo, store, self.opts.index.clone()).with_cache(&self.cache);
         let (id, _snap, summary) = indexer.derive(base, commit.oid, commit.tree, changes, progress)?;
         indexer.publish(vec![(name_ref(name), id)])?;
         self.auto_compact(store, &[id])?;

@@ -120,7 +120,7 @@ pub struct Indexer<'a> {
     repo: &'a Repo,
     store: &'a Store,
     opts: IndexOptions,
-    memo_cache: Option<&'a MemoCache>,
+    cache: Option<&'a IndexerCache>,
     /// Files that base snapshots (loaded while finding ancestors) recorded as
     /// binary or too large: known without reading them again.
     skipped_in_bases: std::sync::Mutex<Vec<(GitOid, Known)>>,
@@ -174,14 +174,14 @@ const ANCESTOR_SEARCH_LIMIT: usize = 256;
 
 impl<'a> Indexer<'a> {
     pub fn new(repo: &'a Repo, store: &'a Store, opts: IndexOptions) -> Self {
-        Indexer { repo, store, opts, memo_cache: None, skipped_in_bases: Default::default() }
+        Indexer { repo, store, opts, cache: None, skipped_in_bases: Default::default() }
     }
 
     /// Keeps each segment's blob table in `cache` between calls (a
     /// long-lived process indexing one commit after another reads each
     /// segment's doc table once, not once per commit).
-    pub fn with_memo_cache(mut self, cache: &'a MemoCache) -> Self {
-        self.memo_cache = Some(cache);
+    pub fn with_cache(mut self, cache: &'a IndexerCache) -> Self {
+        self.cache = Some(cache);
         self
     }
 
@@ -374,6 +374,7 @@ impl<'a> Indexer<'a> {
                 segments: seg_ids.iter().copied().zip(unwritten.segments.iter().map(Vec::as_slice)).collect(),
                 snapshots: vec![(snap_id, bytes.as_slice())],
                 refs: vec![(commit_ref(c.oid), snap_id)],
+                cache: self.cache,
             };
             summary.compaction_checked = true;
             if let Some(plan) = maintenance::plan_with(self.store, opts, &overlay)? {
@@ -621,7 +622,7 @@ impl<'a> Indexer<'a> {
             segments.push((mtime, id));
         }
         segments.sort_by(|a, b| b.cmp(a));
-        let mut cached = self.memo_cache.map(|c| c.segments.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut cached = self.cache.map(|c| c.segments.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(cached) = cached.as_mut() {
             let listed: HashSet<ObjectId> = segments.iter().map(|(_, id)| *id).collect();
             cached.retain(|id, _| listed.contains(id));
@@ -882,13 +883,21 @@ pub fn merge_changes(base: &[TreeEntry], changes: &[Change]) -> Vec<TreeEntry> {
     out
 }
 
-/// Each stored segment opened by a long-lived process, kept across `index`
-/// calls ([`Indexer::with_memo_cache`]) with, from its second use on, a
-/// sorted table of its blobs. Segments are immutable, so an entry is valid
-/// for as long as its segment is listed.
+/// What a long-lived process (servers, `grove index --watch`) keeps between
+/// `index` calls ([`Indexer::with_cache`]): each stored segment it opened,
+/// with, from its second use on, a sorted table of its blobs; and the
+/// snapshot headers compaction planning read. Objects are immutable, so an
+/// entry never goes stale (segments are dropped once no longer listed).
 #[derive(Default)]
-pub struct MemoCache {
+pub struct IndexerCache {
     segments: std::sync::Mutex<HashMap<ObjectId, Arc<CachedSegment>>>,
+    headers: std::sync::Mutex<HashMap<ObjectId, SnapshotHeader>>,
+}
+
+impl IndexerCache {
+    pub(crate) fn headers(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, SnapshotHeader>> {
+        self.headers.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 struct CachedSegment {

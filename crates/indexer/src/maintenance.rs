@@ -78,6 +78,8 @@ pub struct Overlay<'a> {
     pub snapshots: Vec<(ObjectId, &'a [u8])>,
     /// Refs the run sets, whatever they named before.
     pub refs: Vec<(String, ObjectId)>,
+    /// Headers read by earlier plans of a long-lived process.
+    pub cache: Option<&'a crate::IndexerCache>,
 }
 
 impl Overlay<'_> {
@@ -90,11 +92,23 @@ impl Overlay<'_> {
     }
 
     fn header(&self, store: &Store, id: ObjectId) -> Result<SnapshotHeader, IndexError> {
-        Ok(match self.snapshot(id) {
-            Some(b) => Snapshot::header_of(b, &store.path_of(Kind::Snapshot, id))?,
-            // Planning only: what a compaction rewrites is read verified.
-            None => Snapshot::header_unverified(store, id)?,
-        })
+        if let Some(b) = self.snapshot(id) {
+            return Ok(Snapshot::header_of(b, &store.path_of(Kind::Snapshot, id))?);
+        }
+        if let Some(h) = self.cache.and_then(|c| c.headers().get(&id).cloned()) {
+            return Ok(h);
+        }
+        // Planning only: what a compaction rewrites is read verified.
+        let h = Snapshot::header_unverified(store, id)?;
+        if let Some(c) = self.cache {
+            let mut headers = c.headers();
+            // A bound on memory for a process that runs for months.
+            if headers.len() >= 200_000 {
+                headers.clear();
+            }
+            headers.insert(id, h.clone());
+        }
+        Ok(h)
     }
 
     fn stored(&self, store: &Store, id: ObjectId) -> Result<StoredSnapshot, IndexError> {
