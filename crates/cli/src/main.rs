@@ -241,6 +241,7 @@ fn watch(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     let selection = a.revs.selection();
     let mut seen: Vec<grove_base::GitOid> = Vec::new();
     let mut first = true;
+    let mut last_error: Option<String> = None;
     eprintln!("grove: watching every {interval:?}; Ctrl-C stops");
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         let t = Instant::now();
@@ -261,8 +262,17 @@ fn watch(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(())
         });
-        if let Err(e) = looked {
-            eprintln!("grove: {e} (watching: trying again in {:?})", interval);
+        // A failure that lasts (an unborn HEAD, a deleted branch) is said
+        // once, not every interval.
+        match looked {
+            Err(e) => {
+                let text = e.to_string();
+                if last_error.as_deref() != Some(text.as_str()) {
+                    eprintln!("grove: {text} (watching: trying again every {interval:?})");
+                    last_error = Some(text);
+                }
+            }
+            Ok(()) => last_error = None,
         }
         first = false;
         let _ = std::io::stdout().flush();
