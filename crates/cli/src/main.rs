@@ -246,6 +246,7 @@ fn watch(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         let t = Instant::now();
         let looked = resolve_watched(engine, &selection).and_then(|revs| {
+            let resolved = t.elapsed();
             let oids: Vec<grove_base::GitOid> = revs.iter().map(|r| r.commit.oid).collect();
             if oids != seen {
                 let s = engine.index(&revs, &progress::Bar::new())?;
@@ -256,7 +257,7 @@ fn watch(engine: &Engine, a: &IndexArgs) -> anyhow::Result<ExitCode> {
                         at.push(format!("and {} more", revs.len() - 3));
                     }
                     print!("{}: ", at.join(", "));
-                    print_indexed(&revs, &s, a.verbose.then_some(std::time::Duration::ZERO));
+                    print_indexed(&revs, &s, a.verbose.then_some(resolved));
                 }
                 seen = oids;
             }

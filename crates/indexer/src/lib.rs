@@ -177,9 +177,10 @@ impl<'a> Indexer<'a> {
         Indexer { repo, store, opts, cache: None, skipped_in_bases: Default::default() }
     }
 
-    /// Keeps each segment's blob table in `cache` between calls (a
-    /// long-lived process indexing one commit after another reads each
-    /// segment's doc table once, not once per commit).
+    /// Keeps opened segments (and their blob tables) and the snapshot
+    /// headers compaction planning reads in `cache` between calls: a
+    /// long-lived process indexing one commit after another reads them once,
+    /// not once per commit.
     pub fn with_cache(mut self, cache: &'a IndexerCache) -> Self {
         self.cache = Some(cache);
         self
@@ -604,8 +605,9 @@ impl<'a> Indexer<'a> {
     /// snapshots never pull a superseded segment back to life.
     ///
     /// With `only` (sorted, distinct), just those blobs are kept: each doc
-    /// table is still scanned (every blob binary-searched in `only`), and the
-    /// scan stops once all are found.
+    /// table is scanned (every blob binary-searched in `only`), or, for a
+    /// segment the cache has seen before, its sorted table searched; the
+    /// search stops once all are found.
     fn load_memo(&self, only: Option<&[GitOid]>) -> Result<HashMap<GitOid, Known>, IndexError> {
         // Segments a gc has seen unreferenced are on their way out (mostly
         // sources of a compaction): not worth opening, and reusing them would
@@ -635,17 +637,7 @@ impl<'a> Indexer<'a> {
             let mut add = |oid: GitOid, doc: u32, size: u64| {
                 memo.entry(oid).or_insert(Known::Doc { segment: seg_id, doc, size });
             };
-            let entry = match cached.as_mut() {
-                Some(cached) => match cached.get(&seg_id) {
-                    Some(e) => Some(e.clone()),
-                    None => {
-                        let e = Arc::new(CachedSegment::new(open_segment(self.store, seg_id)?));
-                        cached.insert(seg_id, e.clone());
-                        Some(e)
-                    }
-                },
-                None => None,
-            };
+            let entry = cached.as_mut().map(|c| CachedSegment::get_or_open(c, self.store, seg_id)).transpose()?;
             // A segment looked up again (a long-lived process) gets a sorted
             // table; the first time, scanning its doc table is cheaper than
             // sorting it.
@@ -907,8 +899,19 @@ struct CachedSegment {
 }
 
 impl CachedSegment {
-    fn new(segment: Arc<Segment>) -> CachedSegment {
-        CachedSegment { segment, uses: Default::default(), table: Default::default() }
+    /// The entry of `id` in `cached`, opening the segment the first time.
+    fn get_or_open(
+        cached: &mut HashMap<ObjectId, Arc<CachedSegment>>,
+        store: &Store,
+        id: ObjectId,
+    ) -> Result<Arc<CachedSegment>, IndexError> {
+        if let Some(e) = cached.get(&id) {
+            return Ok(e.clone());
+        }
+        let segment = open_segment(store, id)?;
+        let e = Arc::new(CachedSegment { segment, uses: Default::default(), table: Default::default() });
+        cached.insert(id, e.clone());
+        Ok(e)
     }
 
     /// The sorted table, built on the second call.

@@ -225,22 +225,21 @@ impl Snapshot {
     /// searched is read verified.
     pub fn header_unverified(store: &Store, id: ObjectId) -> Result<SnapshotHeader, ManifestError> {
         let path = store.path_of(Kind::Snapshot, id);
-        let mut bytes = store.read_prefix(Kind::Snapshot, id, 4096)?;
-        // Fixed fields up to the segment count, then 32 bytes per segment
-        // and the body length.
-        const NSEG_AT: usize = 12 + 1 + 20 + 20 + 8 + 4 + 32;
-        if bytes.len() >= NSEG_AT + 4 && bytes.len() == 4096 {
-            let nseg = u32::from_le_bytes(bytes[NSEG_AT..NSEG_AT + 4].try_into().unwrap()) as usize;
-            let need = NSEG_AT + 4 + nseg.min(1 << 20) * 32 + 8;
-            if need > bytes.len() {
-                bytes = store.read_prefix(Kind::Snapshot, id, need)?;
+        // A header holds 32 bytes per segment: 4 KiB covers ~120 of them;
+        // one that does not fit is read again in full (parsing the prefix
+        // fails as truncated).
+        const PREFIX: usize = 4096;
+        let prefix = store.read_prefix(Kind::Snapshot, id, PREFIX)?;
+        let parsed = match parse_header(&prefix, &path) {
+            Err(_) if prefix.len() == PREFIX => {
+                parse_header(&store.read_prefix(Kind::Snapshot, id, usize::MAX)?, &path)
             }
-        }
-        match parse_header(&bytes, &path) {
-            Ok(Some((h, _, _))) => Ok(h),
+            other => other,
+        };
+        match parsed? {
+            Some((h, _, _)) => Ok(h),
             // Version 1 keeps its segments after the entries: read it all.
-            Ok(None) => Snapshot::header(store, id),
-            Err(e) => Err(e),
+            None => Snapshot::header(store, id),
         }
     }
 

@@ -344,8 +344,12 @@ impl Store {
         drop(temps);
         // Renames an earlier `install` left to this round become durable
         // with the objects' (no extra latency: the fsyncs run side by side).
-        let lazy: Vec<PathBuf> = LAZY_DIRS.iter().map(|d| self.root.join(d)).collect();
-        dirs.extend(lazy.iter().map(PathBuf::as_path).filter(|d| d.exists()));
+        let lazy = self.lazy_dirs();
+        for d in &lazy {
+            if !dirs.contains(&d.as_path()) {
+                dirs.push(d);
+            }
+        }
         self.sync_dirs(&dirs)?;
         Ok(staged)
     }
@@ -408,8 +412,13 @@ impl Store {
     /// writer lock) before deleting objects on the strength of the refs: a
     /// ref update undone by a power failure must not name what was deleted.
     pub fn sync_installed(&self) -> Result<(), StoreError> {
-        let lazy: Vec<PathBuf> = LAZY_DIRS.iter().map(|d| self.root.join(d)).collect();
-        self.sync_dirs(&lazy.iter().map(PathBuf::as_path).filter(|d| d.exists()).collect::<Vec<_>>())
+        let lazy = self.lazy_dirs();
+        self.sync_dirs(&lazy.iter().map(PathBuf::as_path).collect::<Vec<_>>())
+    }
+
+    /// The `LAZY_DIRS` of this store that exist.
+    fn lazy_dirs(&self) -> Vec<PathBuf> {
+        LAZY_DIRS.iter().map(|d| self.root.join(d)).filter(|d| d.exists()).collect()
     }
 
     /// Maps an object read-only. Objects are immutable, so the map is stable
@@ -445,7 +454,7 @@ impl Store {
         use std::io::Read;
         let path = self.path_of(kind, id);
         let file = File::open(&path).map_err(io_err(&path))?;
-        let mut out = Vec::with_capacity(len);
+        let mut out = Vec::with_capacity(len.min(1 << 16));
         file.take(len as u64).read_to_end(&mut out).map_err(io_err(&path))?;
         Ok(out)
     }
